@@ -1,0 +1,299 @@
+#pragma once
+// The shared state behind a source and its tokens, and the whole atomic
+// protocol of halt in one place. Hot paths (checks, registration) are inline;
+// the cold ones (cancel, teardown, linking, deadlines) live in src/state.cpp.
+//
+// ## The words
+// - `flags_`: bit 0 is "cancellation requested". Written once, under the home
+//   list's lock, with release, after `reason_` is written; readers load it with
+//   acquire and may then read `reason_`.
+// - `counts_`: low 32 bits count references (tokens, sources and internal
+//   holders), high 32 bits count sources. When the sources reach zero the state
+//   can never be cancelled any more, so it detaches from its timer and parents
+//   at once. When the references reach zero it is freed, unless callbacks are
+//   still registered (see "Orphans").
+//
+// ## Registration against cancel
+// A thread registers by locking one callback list, reading `flags_`, and
+// inserting only if not cancelled. cancel() sets `flags_` while holding the home
+// list's lock and then locks every list in turn to drain it. The list lock
+// orders the two: if the registrar locked first, cancel finds its node; if
+// cancel locked that list first, the registrar's lock acquire synchronises with
+// cancel's unlock and it sees the flag, so it runs the callback itself. No
+// callback is lost and none runs twice.
+//
+// Shards are installed only under the home lock, and cancel reads the shard
+// pointer under the home lock after setting the flag. A registrar that installs
+// shards therefore either did so before cancel looked (cancel drains them) or
+// acquired the home lock after cancel released it (and sees the flag).
+//
+// ## Unregister against a running callback
+// cancel() pops a node and records it in `executing_`, both under the node's
+// list lock, then runs it unlocked. An owner that finds its node neither in the
+// list nor executing knows the callback finished or never ran. If it is
+// executing on another thread, the owner marks `has_waiter` under the lock and
+// sleeps on the node's `done`. If it is executing on this very thread, the owner
+// is being destroyed from inside a callback of the same cancel (directly or
+// through a chain of linked sources): waiting would deadlock (.NET runtime
+// #43438), so it only tells the cancel loop, through `executing_destroyed_`, not
+// to touch the node again.
+//
+// ## Orphans
+// A `callback` holds a raw pointer to the state, not a reference, so that
+// registering costs no reference-count traffic. The price: the last handle can
+// go while callbacks are still registered. The final release then locks every
+// list, counts the nodes and marks the state orphaned; each later removal
+// (which reads the mark under its list lock) counts down, and the last frees
+// the state.
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <limits>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+#include <halt/detail/callback_node.hpp>
+#include <halt/detail/spin_lock.hpp>
+#include <halt/errc.hpp>
+
+namespace halt::detail {
+
+/// Deadlines are stored as steady_clock ticks so they fit one atomic word.
+using clock = std::chrono::steady_clock;
+inline constexpr clock::rep no_deadline = std::numeric_limits<clock::rep>::max();
+
+/// A small per-thread number (1, 2, ...) that picks the thread's shard.
+unsigned assign_thread_slot() noexcept;
+inline unsigned this_thread_slot() noexcept {
+    static constinit thread_local unsigned slot = 0;
+    if (slot == 0) slot = assign_thread_slot();
+    return slot;
+}
+
+/// The registration a linked source holds on each parent. Lives inside the
+/// child's allocation.
+struct link_node : callback_node {
+    state* child = nullptr;
+    /// The parent's effective deadline, pushed down by the parent.
+    std::atomic<clock::rep> inherited{no_deadline};
+};
+
+/// Where a state sits in the timer heap. Guarded by the timer service's mutex.
+struct timer_slot {
+    static constexpr std::size_t not_scheduled = std::numeric_limits<std::size_t>::max();
+    std::size_t heap_index = not_scheduled;
+    clock::rep when = no_deadline;
+};
+
+// Defined beside the code that owns them, in src/.
+struct stop_bridge;       // to_stop_token's std::stop_source (stop_token_interop.cpp)
+struct std_parent_links;  // callbacks on std::stop_token parents (linked_source.cpp)
+void run_stop_bridge(callback_node& node, const std::error_code& reason);
+void destroy_stop_bridge(stop_bridge* bridge) noexcept;
+void destroy_std_parent_links(std_parent_links* links) noexcept;
+
+class state {
+public:
+    static constexpr std::uint32_t cancelled_bit = 1;
+    static constexpr std::uint64_t one_reference = 1;
+    static constexpr std::uint64_t one_source = (std::uint64_t{1} << 32) | one_reference;
+
+    /// A new state with one source (and so one reference) and room for
+    /// `link_count` parent links. Throws std::bad_alloc.
+    static state* create(std::size_t link_count = 0);
+
+    state(const state&) = delete;
+    state& operator=(const state&) = delete;
+
+    // --- observing ------------------------------------------------------
+
+    /// One acquire load: pairs with the release in cancel() so that `reason()`
+    /// is readable once this returns true.
+    bool is_cancelled() const noexcept {
+        return (flags_.load(std::memory_order_acquire) & cancelled_bit) != 0;
+    }
+
+    /// Valid only after is_cancelled() returned true (acquire).
+    const std::error_code& reason() const noexcept { return reason_; }
+
+    bool can_be_cancelled() const noexcept {
+        return is_cancelled() || (counts_.load(std::memory_order_relaxed) >> 32) != 0;
+    }
+
+    clock::rep effective_deadline() const noexcept {
+        return effective_deadline_.load(std::memory_order_relaxed);
+    }
+
+    // --- ownership ------------------------------------------------------
+
+    /// Relaxed: a new handle is made from an existing one, which keeps the
+    /// state alive; nothing is published by taking a reference.
+    void add_reference() noexcept { counts_.fetch_add(one_reference, std::memory_order_relaxed); }
+    void add_source() noexcept { counts_.fetch_add(one_source, std::memory_order_relaxed); }
+
+    /// Takes a reference unless the count already reached zero. For internal
+    /// holders (timer, parent links) that only have a raw pointer.
+    bool try_add_reference() noexcept;
+
+    /// Acq_rel: the thread that drops the last reference must see every write
+    /// made through other handles before it tears the state down.
+    void release_reference() noexcept {
+        if ((counts_.fetch_sub(one_reference, std::memory_order_acq_rel) & 0xffffffffu) == 1)
+            last_reference_released();
+    }
+
+    void release_source() noexcept;
+
+    // --- cancelling -----------------------------------------------------
+
+    /// Cancels with `reason` (an empty code becomes errc::canceled) and runs
+    /// every registered callback on this thread, newest first. True for the
+    /// call that cancelled. Throws callback_errors after running them all if
+    /// any threw.
+    bool cancel(std::error_code reason);
+
+    /// Moves this state's own deadline (no_deadline disarms it). A deadline not
+    /// in the future cancels now, on this thread.
+    void set_deadline(clock::rep when);
+
+    bool try_reset();
+
+    // --- registration ---------------------------------------------------
+
+    /// Inserts `node` unless already cancelled. Returns false, without
+    /// inserting, when cancelled: the caller then runs the callback itself.
+    /// `under_lock` runs after the insertion, still under the list's lock
+    /// (linking uses it to read the parent's deadline race-free).
+    struct nothing_under_lock {
+        void operator()() const noexcept {}
+    };
+    template <class UnderLock = nothing_under_lock>
+    bool attach(callback_node& node, UnderLock&& under_lock = {}) noexcept {
+        if (is_cancelled()) return false;
+        callback_list& list = lock_list_for_this_thread();
+        // Acquire, under the list lock: see the protocol at the top.
+        if ((flags_.load(std::memory_order_acquire) & cancelled_bit) != 0) {
+            list.lock.unlock();
+            return false;
+        }
+        list.push_front(node);
+        node.list = &list;
+        under_lock();
+        list.lock.unlock();
+        return true;
+    }
+
+    /// Removes `node` if it is still waiting to run. Never blocks for a
+    /// running callback. True if the callback will not run.
+    static bool try_detach(callback_node& node) noexcept {
+        callback_list* list = node.list;
+        if (list == nullptr) return false;
+        list->lock.lock();
+        if (node.prev == nullptr) {
+            list->lock.unlock();
+            return false;
+        }
+        remove_locked(node, *list);
+        return true;
+    }
+
+    /// Removes `node`, or, when its callback is running on another thread,
+    /// blocks until it returns. Afterwards the callback never runs.
+    static void detach_or_wait(callback_node& node) noexcept {
+        callback_list* list = node.list;
+        if (list == nullptr) return;
+        list->lock.lock();
+        if (node.prev != nullptr) {
+            remove_locked(node, *list);
+            return;
+        }
+        list->owner->settle_not_queued(node, *list);
+    }
+
+    // --- linking and interop ---------------------------------------------
+
+    link_node* links() noexcept { return links_; }
+    std::size_t link_count() const noexcept { return link_count_; }
+    /// Recomputes the effective deadline from the own one and the parents',
+    /// then pushes it to every linked child.
+    void refresh_effective_deadline() noexcept;
+    std::atomic<stop_bridge*>& bridge() noexcept { return bridge_; }
+    void set_std_parent_links(std_parent_links* links) noexcept { std_parents_ = links; }
+
+    timer_slot& timer() noexcept { return timer_; }
+
+    static void run_link(callback_node& node, const std::error_code& reason);
+
+    /// Caller holds `list.lock`; `node` came from `list` but is no longer
+    /// queued in it. Unlocks, and waits if the callback is running on another
+    /// thread (see the protocol above). Used by destructors and moves.
+    void settle_not_queued(callback_node& node, callback_list& list) noexcept;
+
+private:
+    explicit state(std::size_t link_count) noexcept;
+    ~state();
+
+    callback_list& lock_list_for_this_thread() {
+        // Acquire pairs with the release that publishes the shard array.
+        if (callback_shard* shards = shards_.load(std::memory_order_acquire)) {
+            callback_list& list = shards[this_thread_slot() & shard_mask_].list;
+            list.lock.lock();
+            return list;
+        }
+        if (home_.lock.try_lock()) return home_;
+        return lock_shard_contended();
+    }
+
+    /// Caller holds `list.lock` and `node` is in `list`. Unlocks.
+    static void remove_locked(callback_node& node, callback_list& list) noexcept {
+        callback_list::unlink(node);
+        state* owner = list.owner;
+        const bool orphaned = owner->orphaned_;  // guarded by list.lock
+        list.lock.unlock();
+        node.list = nullptr;
+        if (orphaned) owner->orphan_node_removed();
+    }
+
+    callback_list& lock_shard_contended() noexcept;
+    void orphan_node_removed() noexcept;
+    void last_reference_released() noexcept;
+    void last_source_released() noexcept;
+    void drain(callback_list& list, std::vector<std::exception_ptr>& errors);
+    void forget_user_callbacks(callback_list& list) noexcept;
+    void push_deadline_to_children(callback_list& list, clock::rep deadline) noexcept;
+    template <class Visit> void for_each_list(Visit&& visit);
+    void destroy() noexcept;
+
+    // Read on every check; written once. Kept first so that a token check
+    // touches one line.
+    std::atomic<std::uint32_t> flags_{0};
+    std::uint32_t shard_mask_ = 0;  // written before shards_ is published
+    std::atomic<std::uint64_t> counts_{one_source};
+    callback_list home_;
+    std::atomic<callback_shard*> shards_{nullptr};
+
+    // Written by the cancelling thread (see the protocol above).
+    std::error_code reason_;
+    std::thread::id canceller_;
+    std::atomic<callback_node*> executing_{nullptr};
+    bool* executing_destroyed_ = nullptr;  // only touched on the cancelling thread
+
+    std::atomic<clock::rep> own_deadline_{no_deadline};
+    std::atomic<clock::rep> effective_deadline_{no_deadline};
+    timer_slot timer_;
+    bool timer_used_ = false;  // a deadline was ever set: the timer may hold a raw pointer
+
+    bool orphaned_ = false;  // written under every list lock
+    std::atomic<std::size_t> orphan_count_{0};
+
+    std::atomic<stop_bridge*> bridge_{nullptr};
+    std_parent_links* std_parents_ = nullptr;
+    link_node* links_ = nullptr;
+    std::size_t link_count_ = 0;
+};
+
+}  // namespace halt::detail
