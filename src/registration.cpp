@@ -8,6 +8,12 @@ void registration::take(registration& other) noexcept {
     detail::registration_node& from = other.node_;
     if (from.ops == nullptr) return;
     detail::callback_list* const list = from.list;
+    if (list == nullptr || from.done.load(std::memory_order_acquire)) {
+        // Never queued, or already ran: nothing to carry over.
+        detail::state::detach_or_wait(from);
+        other.drop_callable();
+        return;
+    }
     list->lock.lock();
     if (from.prev != nullptr) {
         // Still queued: put our node where theirs is. The cancelling thread

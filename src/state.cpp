@@ -100,12 +100,8 @@ void state::last_reference_released() noexcept {
     callback_shard* const shards = shards_.load(std::memory_order_relaxed);
     const unsigned shard_total = shards != nullptr ? shard_mask_ + 1 : 0;
     for (unsigned i = 0; i < shard_total; ++i) shards[i].list.lock.lock();
-    std::size_t remaining = 0;
-    const auto count = [&remaining](const callback_list& list) {
-        for (const callback_node* node = list.head; node != nullptr; node = node->next) ++remaining;
-    };
-    count(home_);
-    for (unsigned i = 0; i < shard_total; ++i) count(shards[i].list);
+    std::size_t remaining = home_.size;
+    for (unsigned i = 0; i < shard_total; ++i) remaining += shards[i].list.size;
     if (remaining != 0) {
         orphaned_ = true;
         orphan_count_.store(remaining, std::memory_order_relaxed);
@@ -146,9 +142,12 @@ callback_list& state::lock_shard_contended() noexcept {
 
 void state::settle_not_queued(callback_node& node, callback_list& list) noexcept {
     if (executing_.load(std::memory_order_relaxed) != &node) {
-        // Already ran (or was forgotten by try_reset): nothing to wait for.
+        // Finished (then `done` is set, under this lock) or forgotten by
+        // try_reset (then it never ran and holds no reference).
+        const bool ran = node.done.load(std::memory_order_relaxed);
         list.lock.unlock();
         node.list = nullptr;
+        if (ran) release_reference();
         return;
     }
     if (canceller_ == std::this_thread::get_id()) {
@@ -161,9 +160,11 @@ void state::settle_not_queued(callback_node& node, callback_list& list) noexcept
     }
     node.has_waiter = true;
     list.lock.unlock();
-    // The state may be freed while we sleep; only the node (ours) is touched.
+    // Our reference (taken by the canceller when it sets `done`) keeps the
+    // state alive until we drop it below.
     while (!node.done.load(std::memory_order_acquire)) node.done.wait(false, std::memory_order_acquire);
     node.list = nullptr;
+    release_reference();
 }
 
 // --- cancelling ---------------------------------------------------------
@@ -188,32 +189,40 @@ bool state::cancel(std::error_code reason) {
         return true;
     }
     // A callback may destroy the last handle to this state (even the source
-    // this cancel was called on): hold a reference until the loop is done.
-    add_reference();
+    // this cancel was called on): keep one reference until the loop is done,
+    // plus one for each queued node (see "Callbacks that ran").
+    std::uint64_t reserved = 1 + home_.size;
+    counts_.fetch_add(reserved, std::memory_order_relaxed);
     home_.lock.unlock();
 
     std::vector<std::exception_ptr> errors;
+    std::uint64_t ran = 0;
     // Shards hold the registrations made since contention began, so they are
     // newer than everything in the home list: drain them first.
     if (shards != nullptr) {
         for (unsigned i = 0; i <= shard_mask_; ++i) {
-            shards[i].list.lock.lock();
-            drain(shards[i].list, errors);
+            callback_list& list = shards[i].list;
+            list.lock.lock();
+            if (list.size != 0) counts_.fetch_add(list.size, std::memory_order_relaxed);
+            reserved += list.size;
+            ran += drain(list, errors);
         }
     }
     home_.lock.lock();
-    drain(home_, errors);
+    ran += drain(home_, errors);
 
     if (timer_armed) timer_service::instance().remove(*this);
-    release_reference();
+    release_references(reserved - ran);
     if (!errors.empty()) throw callback_errors(std::move(errors));
     return true;
 }
 
-void state::drain(callback_list& list, std::vector<std::exception_ptr>& errors) {
-    // Entered with list.lock held; leaves it released.
+std::uint64_t state::drain(callback_list& list, std::vector<std::exception_ptr>& errors) {
+    // Entered with list.lock held; leaves it released. Returns how many nodes
+    // ran and still exist (their owners each get a reference).
+    std::uint64_t ran = 0;
     while (callback_node* node = list.head) {
-        callback_list::unlink(*node);
+        list.unlink(*node);
         executing_.store(node, std::memory_order_relaxed);  // ordered by list.lock
         bool destroyed = false;
         executing_destroyed_ = &destroyed;
@@ -233,9 +242,11 @@ void state::drain(callback_list& list, std::vector<std::exception_ptr>& errors) 
             const bool wake = node->has_waiter;
             node->done.store(true, std::memory_order_release);
             if (wake) node->done.notify_all();
+            ++ran;
         }
     }
     list.lock.unlock();
+    return ran;
 }
 
 void state::run_link(callback_node& node, const std::error_code& reason) {
@@ -326,7 +337,7 @@ void state::forget_user_callbacks(callback_list& list) noexcept {
     callback_node* node = list.head;
     while (node != nullptr) {
         callback_node* const next = node->next;
-        if (node->run != &run_link && node->run != &run_stop_bridge) callback_list::unlink(*node);
+        if (node->run != &run_link && node->run != &run_stop_bridge) list.unlink(*node);
         node = next;
     }
 }

@@ -3,6 +3,7 @@
 // the registration path because the entry lives inside the registering object.
 
 #include <atomic>
+#include <cstddef>
 #include <system_error>
 
 #include <halt/detail/spin_lock.hpp>
@@ -39,6 +40,7 @@ struct callback_node {
 struct callback_list {
     spin_lock lock;
     callback_node* head = nullptr;
+    std::size_t size = 0;  // lets cancel() reserve references up front
     state* owner = nullptr;
 
     /// Newest first: cancellation walks from the head. Caller holds `lock`.
@@ -47,10 +49,12 @@ struct callback_list {
         node.prev = &head;
         if (head != nullptr) head->prev = &node.next;
         head = &node;
+        ++size;
     }
 
-    /// Caller holds `lock` and `node.prev != nullptr`.
-    static void unlink(callback_node& node) noexcept {
+    /// Caller holds `lock` and `node` is in this list.
+    void unlink(callback_node& node) noexcept {
+        --size;
         *node.prev = node.next;
         if (node.next != nullptr) node.next->prev = node.prev;
         node.prev = nullptr;

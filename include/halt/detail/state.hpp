@@ -45,6 +45,18 @@
 // list, counts the nodes and marks the state orphaned; each later removal
 // (which reads the mark under its list lock) counts down, and the last frees
 // the state.
+//
+// ## Callbacks that ran
+// Once cancel() has run a node, the node is in no list, so the orphan count
+// cannot protect it, yet its owner will still look at the state when it is
+// destroyed. So before draining a list the canceller reserves one reference
+// per queued node (one addition, using the list's size), hands one to each
+// node it runs by setting the node's `done` with release, and gives back the
+// unused ones (nodes removed meanwhile) at the end. An owner that sees `done` drops that reference without
+// touching anything else; an owner that does not see it is either queued
+// (protected by the orphan count) or running (protected by the canceller's
+// own reference until `done` is set). A node destroyed on the cancelling
+// thread while running is not counted: its owner is gone.
 
 #include <atomic>
 #include <chrono>
@@ -148,6 +160,12 @@ public:
 
     void release_source() noexcept;
 
+    /// Drops `count` references at once.
+    void release_references(std::uint64_t count) noexcept {
+        if (count != 0 && (counts_.fetch_sub(count, std::memory_order_acq_rel) & 0xffffffffu) == count)
+            last_reference_released();
+    }
+
     // --- cancelling -----------------------------------------------------
 
     /// Cancels with `reason` (an empty code becomes errc::canceled) and runs
@@ -202,10 +220,19 @@ public:
     }
 
     /// Removes `node`, or, when its callback is running on another thread,
-    /// blocks until it returns. Afterwards the callback never runs.
+    /// blocks until it returns. Afterwards the callback never runs. Must be
+    /// called exactly once for every node that was attached.
     static void detach_or_wait(callback_node& node) noexcept {
         callback_list* list = node.list;
         if (list == nullptr) return;
+        // Acquire: pairs with the canceller's release of `done`; the node ran,
+        // and the canceller took a reference on our behalf (see "Callbacks
+        // that ran" above), which is what keeps the state alive to drop it.
+        if (node.done.load(std::memory_order_acquire)) {
+            node.list = nullptr;
+            list->owner->release_reference();
+            return;
+        }
         list->lock.lock();
         if (node.prev != nullptr) {
             remove_locked(node, *list);
@@ -250,7 +277,7 @@ private:
 
     /// Caller holds `list.lock` and `node` is in `list`. Unlocks.
     static void remove_locked(callback_node& node, callback_list& list) noexcept {
-        callback_list::unlink(node);
+        list.unlink(node);
         state* owner = list.owner;
         const bool orphaned = owner->orphaned_;  // guarded by list.lock
         list.lock.unlock();
@@ -262,7 +289,7 @@ private:
     void orphan_node_removed() noexcept;
     void last_reference_released() noexcept;
     void last_source_released() noexcept;
-    void drain(callback_list& list, std::vector<std::exception_ptr>& errors);
+    std::uint64_t drain(callback_list& list, std::vector<std::exception_ptr>& errors);
     void forget_user_callbacks(callback_list& list) noexcept;
     void push_deadline_to_children(callback_list& list, clock::rep deadline) noexcept;
     template <class Visit> void for_each_list(Visit&& visit);
