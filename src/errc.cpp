@@ -7,6 +7,8 @@ namespace {
 
 class halt_category final : public std::error_category {
 public:
+    constexpr halt_category() noexcept = default;
+
     const char* name() const noexcept override { return "halt"; }
 
     std::string message(int value) const override {
@@ -28,11 +30,12 @@ public:
     }
 };
 
+// Constant-initialised: category() is on the path of every cancel(), and a
+// function-local static would add a guard check to each call.
+constinit const halt_category instance;
+
 }  // namespace
 
-const std::error_category& category() noexcept {
-    static const halt_category instance;
-    return instance;
-}
+const std::error_category& category() noexcept { return instance; }
 
 }  // namespace halt

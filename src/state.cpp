@@ -20,7 +20,9 @@ namespace {
 constexpr std::uint64_t reference_mask = 0xffffffffu;
 
 unsigned shard_count() noexcept {
-    static const unsigned count = std::bit_ceil(std::clamp(std::thread::hardware_concurrency(), 4u, 64u));
+    // Twice the hardware threads: slots are handed out round-robin, so fewer
+    // threads collide on a shard than with one shard per core.
+    static const unsigned count = std::bit_ceil(std::clamp(2 * std::thread::hardware_concurrency(), 8u, 128u));
     return count;
 }
 
@@ -70,7 +72,7 @@ bool state::try_add_reference() noexcept {
     return true;
 }
 
-void state::release_source() noexcept {
+void state::release_source_shared() noexcept {
     // Drop the source count first and keep our reference while detaching, so
     // that the state outlives the detach even if every token goes meanwhile.
     constexpr std::uint64_t source_only = one_source - one_reference;
@@ -90,9 +92,13 @@ void state::last_source_released() noexcept {
 }
 
 void state::last_reference_released() noexcept {
-    if (stop_bridge* bridge = bridge_.load(std::memory_order_acquire)) {
-        destroy_stop_bridge(bridge);
-        bridge_.store(nullptr, std::memory_order_relaxed);
+    delete bridge_.load(std::memory_order_acquire);
+    if ((flags_.load(std::memory_order_acquire) & cancelled_bit) != 0) {
+        // cancel() drained every list and nothing can be queued again; every
+        // owner that could still touch a list holds a reference, and there are
+        // none left (see "Callbacks that ran").
+        destroy();
+        return;
     }
     // Count the callbacks still registered, holding every list lock so that no
     // removal slips between the count and the orphan mark.
@@ -142,8 +148,8 @@ callback_list& state::lock_shard_contended() noexcept {
 
 void state::settle_not_queued(callback_node& node, callback_list& list) noexcept {
     if (executing_.load(std::memory_order_relaxed) != &node) {
-        // Finished (then `done` is set, under this lock) or forgotten by
-        // try_reset (then it never ran and holds no reference).
+        // Finished or forgotten by try_reset: `done` is set (under this lock)
+        // and a reference is ours to drop.
         const bool ran = node.done.load(std::memory_order_relaxed);
         list.lock.unlock();
         node.list = nullptr;
@@ -152,8 +158,9 @@ void state::settle_not_queued(callback_node& node, callback_list& list) noexcept
     }
     if (canceller_ == std::this_thread::get_id()) {
         // Destroyed from inside a callback of this cancel, on this thread. The
-        // callback is up our own stack: waiting would never end.
-        *executing_destroyed_ = true;
+        // callback is up our own stack: waiting would never end. Clearing
+        // executing_ tells the cancel loop the node is gone.
+        executing_.store(nullptr, std::memory_order_relaxed);
         list.lock.unlock();
         node.list = nullptr;
         return;
@@ -176,15 +183,20 @@ bool state::cancel(std::error_code reason) {
         home_.lock.unlock();
         return false;
     }
-    reason_ = reason;
-    canceller_ = std::this_thread::get_id();
-    // Release: a reader that sees the bit also sees reason_.
+    reason_value_ = reason.value();
+    reason_category_ = &reason.category();
+    // Release: a reader that sees the bit also sees the reason.
     flags_.store(cancelled_bit, std::memory_order_release);
     // Stable while we hold the home lock: shards are installed only under it.
     callback_shard* const shards = shards_.load(std::memory_order_relaxed);
     const bool timer_armed = timer_used_;
+    // A copy (one reference on the std state, only when a bridge exists), so
+    // that stopping it is safe even if a std callback frees this state.
+    std::stop_source bridged{std::nostopstate};
+    if (std::stop_source* bridge = bridge_.load(std::memory_order_relaxed)) bridged = *bridge;
     if (home_.head == nullptr && shards == nullptr) {
         home_.lock.unlock();
+        bridged.request_stop();
         if (timer_armed) timer_service::instance().remove(*this);
         return true;
     }
@@ -193,7 +205,13 @@ bool state::cancel(std::error_code reason) {
     // plus one for each queued node (see "Callbacks that ran").
     std::uint64_t reserved = 1 + home_.size;
     counts_.fetch_add(reserved, std::memory_order_relaxed);
+    // Read by owners only after they see executing_ (published under a list
+    // lock below), so it need not be written under the home lock.
+    canceller_ = std::this_thread::get_id();
     home_.lock.unlock();
+    // The std::stop_token goes first, so that a halt callback handing it to
+    // std-based code finds it stopped, as the halt token already reads.
+    bridged.request_stop();
 
     std::vector<std::exception_ptr> errors;
     std::uint64_t ran = 0;
@@ -205,11 +223,11 @@ bool state::cancel(std::error_code reason) {
             list.lock.lock();
             if (list.size != 0) counts_.fetch_add(list.size, std::memory_order_relaxed);
             reserved += list.size;
-            ran += drain(list, errors);
+            ran += drain(list, reason, errors);
         }
     }
     home_.lock.lock();
-    ran += drain(home_, errors);
+    ran += drain(home_, reason, errors);
 
     if (timer_armed) timer_service::instance().remove(*this);
     release_references(reserved - ran);
@@ -217,23 +235,23 @@ bool state::cancel(std::error_code reason) {
     return true;
 }
 
-std::uint64_t state::drain(callback_list& list, std::vector<std::exception_ptr>& errors) {
+std::uint64_t state::drain(callback_list& list, const std::error_code& reason,
+                           std::vector<std::exception_ptr>& errors) {
     // Entered with list.lock held; leaves it released. Returns how many nodes
     // ran and still exist (their owners each get a reference).
     std::uint64_t ran = 0;
     while (callback_node* node = list.head) {
         list.unlink(*node);
         executing_.store(node, std::memory_order_relaxed);  // ordered by list.lock
-        bool destroyed = false;
-        executing_destroyed_ = &destroyed;
         list.lock.unlock();
         try {
-            node->run(*node, reason_);
+            node->run(*node, reason);
         } catch (...) {
             errors.push_back(std::current_exception());
         }
         list.lock.lock();
-        executing_destroyed_ = nullptr;
+        // Cleared meanwhile only by the node's own destruction on this thread.
+        const bool destroyed = executing_.load(std::memory_order_relaxed) != node;
         executing_.store(nullptr, std::memory_order_relaxed);
         if (!destroyed) {
             // The owner may be blocked in its destructor on another thread. Both
@@ -332,14 +350,22 @@ bool state::try_reset() {
 }
 
 void state::forget_user_callbacks(callback_list& list) noexcept {
-    // Children's links and the std::stop_token bridge are the source's own
-    // plumbing, not registrations a user made: they stay.
+    // Children's links are the source's own plumbing, not registrations a
+    // user made: they stay. A forgotten node is
+    // treated as one that ran: `done` and a reference for its owner to drop,
+    // so that its owner never needs the list lock again.
+    std::uint64_t forgotten = 0;
     callback_node* node = list.head;
     while (node != nullptr) {
         callback_node* const next = node->next;
-        if (node->run != &run_link && node->run != &run_stop_bridge) list.unlink(*node);
+        if (node->run != &run_link) {
+            list.unlink(*node);
+            node->done.store(true, std::memory_order_release);
+            ++forgotten;
+        }
         node = next;
     }
+    if (forgotten != 0) counts_.fetch_add(forgotten, std::memory_order_relaxed);
 }
 
 template <class Visit>

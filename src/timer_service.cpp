@@ -1,5 +1,6 @@
 #include "timer_service.hpp"
 
+#include <algorithm>
 #include <exception>
 
 namespace halt::detail {
@@ -26,23 +27,19 @@ timer_service& timer_service::instance() {
 void timer_service::schedule(state& s, clock::rep when) {
     std::unique_lock lock(mutex_);
     timer_slot& slot = s.timer();
-    const bool was_first = !heap_.empty() && heap_.front() == &s;
+    slot.when = when;
     if (slot.heap_index == timer_slot::not_scheduled) {
-        slot.when = when;
-        push(s);
+        heap_.push_back({when, &s});
+        sift_up(heap_.size() - 1, {when, &s});
     } else {
-        const clock::rep previous = slot.when;
-        slot.when = when;
-        if (when < previous) {
-            sift_up(slot.heap_index);
-        } else {
-            sift_down(slot.heap_index);
-        }
+        // Moving either way: one of the two sifts leaves it in place.
+        sift_up(slot.heap_index, {when, &s});
+        sift_down(slot.heap_index, {when, &s});
     }
     if (stopping_) return;
     ensure_thread_started();
-    // Wake the thread only when the earliest deadline changed.
-    if (heap_.front() == &s || was_first) {
+    if (when < wake_at_) {
+        wake_at_ = when;
         lock.unlock();
         wake_.notify_one();
     }
@@ -77,79 +74,81 @@ void timer_service::ensure_thread_started() {
 }
 
 void timer_service::run() {
+    std::vector<state*> due;
     std::unique_lock lock(mutex_);
     while (!stopping_) {
-        if (heap_.empty()) {
+        const clock::rep now = clock::now().time_since_epoch().count();
+        // Take every expired deadline in one go, then cancel them unlocked, so
+        // that a burst costs one lock round trip rather than one per deadline.
+        while (!heap_.empty() && heap_.front().when <= now) {
+            state* const owner = heap_.front().owner;
+            erase(0);
+            // A state whose last reference is gone needs no cancel.
+            if (owner->try_add_reference()) due.push_back(owner);
+        }
+        if (!due.empty()) {
+            lock.unlock();
+            for (state* owner : due) {
+                try {
+                    owner->cancel(make_error_code(errc::deadline_exceeded));
+                } catch (...) {
+                    // A callback threw on the timer thread, where no caller can
+                    // catch it. As with an exception escaping a .NET timer
+                    // callback, this ends the process rather than losing it.
+                    std::terminate();
+                }
+                owner->release_reference();
+            }
+            due.clear();
+            lock.lock();
+            continue;
+        }
+        wake_at_ = heap_.empty() ? no_deadline : heap_.front().when;
+        if (wake_at_ == no_deadline) {
             wake_.wait(lock);
-            continue;
+        } else {
+            wake_.wait_until(lock, clock::time_point(clock::duration(wake_at_)));
         }
-        state* first = heap_.front();
-        const clock::time_point due{clock::duration(first->timer().when)};
-        if (clock::now() < due) {
-            wake_.wait_until(lock, due);
-            continue;
-        }
-        erase(0);
-        // The state may be on its way out (its last reference dropped, its
-        // destructor blocked on our mutex in remove()); then it needs no cancel.
-        if (!first->try_add_reference()) continue;
-        lock.unlock();
-        try {
-            first->cancel(make_error_code(errc::deadline_exceeded));
-        } catch (...) {
-            // A callback threw on the timer thread, where no caller can catch
-            // it. As with an exception escaping a .NET timer callback, this
-            // ends the process rather than losing the error silently.
-            std::terminate();
-        }
-        first->release_reference();
-        lock.lock();
+        wake_at_ = 0;  // awake: a new deadline needs no notify until we sleep again
     }
 }
 
-void timer_service::place(std::size_t index, state* s) noexcept {
-    heap_[index] = s;
-    s->timer().heap_index = index;
-}
-
-void timer_service::push(state& s) {
-    heap_.push_back(&s);
-    s.timer().heap_index = heap_.size() - 1;
-    sift_up(heap_.size() - 1);
+void timer_service::place(std::size_t index, entry e) noexcept {
+    heap_[index] = e;
+    e.owner->timer().heap_index = index;
 }
 
 void timer_service::erase(std::size_t index) noexcept {
-    state* removed = heap_[index];
-    removed->timer().heap_index = timer_slot::not_scheduled;
-    state* last = heap_.back();
+    heap_[index].owner->timer().heap_index = timer_slot::not_scheduled;
+    const entry last = heap_.back();
     heap_.pop_back();
     if (index == heap_.size()) return;
-    place(index, last);
-    sift_up(index);
-    sift_down(last->timer().heap_index);
+    sift_up(index, last);
+    sift_down(last.owner->timer().heap_index, last);
 }
 
-void timer_service::sift_up(std::size_t index) noexcept {
-    state* moving = heap_[index];
+void timer_service::sift_up(std::size_t index, entry moving) noexcept {
     while (index > 0) {
-        const std::size_t parent = (index - 1) / 2;
-        if (heap_[parent]->timer().when <= moving->timer().when) break;
+        const std::size_t parent = (index - 1) / arity;
+        if (heap_[parent].when <= moving.when) break;
         place(index, heap_[parent]);
         index = parent;
     }
     place(index, moving);
 }
 
-void timer_service::sift_down(std::size_t index) noexcept {
-    state* moving = heap_[index];
+void timer_service::sift_down(std::size_t index, entry moving) noexcept {
     const std::size_t size = heap_.size();
     for (;;) {
-        std::size_t child = 2 * index + 1;
-        if (child >= size) break;
-        if (child + 1 < size && heap_[child + 1]->timer().when < heap_[child]->timer().when) ++child;
-        if (heap_[child]->timer().when >= moving->timer().when) break;
-        place(index, heap_[child]);
-        index = child;
+        const std::size_t first = arity * index + 1;
+        if (first >= size) break;
+        std::size_t best = first;
+        const std::size_t last = std::min(first + arity, size);
+        for (std::size_t child = first + 1; child < last; ++child)
+            if (heap_[child].when < heap_[best].when) best = child;
+        if (heap_[best].when >= moving.when) break;
+        place(index, heap_[best]);
+        index = best;
     }
     place(index, moving);
 }

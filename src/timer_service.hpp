@@ -1,7 +1,9 @@
 #pragma once
-// The process-wide deadline timer: one thread and a binary heap of states,
-// indexed from the states themselves so that moving or removing a deadline is
-// O(log n) with no search. Private to the library.
+// The process-wide deadline timer: one thread and a 4-ary min-heap of
+// deadlines. Each entry keeps its deadline inline (so sifting compares one
+// cache line of siblings instead of chasing pointers) and each state knows its
+// index, so moving or removing a deadline is O(log n) with no search. Private
+// to the library.
 
 #include <condition_variable>
 #include <mutex>
@@ -33,18 +35,27 @@ public:
 
 private:
     timer_service() = default;
+    struct entry {
+        clock::rep when;
+        state* owner;
+    };
+    static constexpr std::size_t arity = 4;
+
     void run();
     void ensure_thread_started();
-    void push(state& s);
     void erase(std::size_t index) noexcept;
-    void sift_up(std::size_t index) noexcept;
-    void sift_down(std::size_t index) noexcept;
-    void place(std::size_t index, state* s) noexcept;
+    void sift_up(std::size_t index, entry moving) noexcept;
+    void sift_down(std::size_t index, entry moving) noexcept;
+    void place(std::size_t index, entry e) noexcept;
 
     std::mutex mutex_;
     std::condition_variable wake_;
-    std::vector<state*> heap_;  // min-heap on timer().when
+    std::vector<entry> heap_;
     std::thread thread_;
+    /// When the thread will wake by itself: a new deadline earlier than this
+    /// needs a notify, a later one does not (saves a futex call and a context
+    /// switch per deadline).
+    clock::rep wake_at_ = no_deadline;
     bool started_ = false;
     bool stopping_ = false;
 };

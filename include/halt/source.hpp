@@ -121,8 +121,8 @@ public:
         constexpr std::size_t std_count = sizeof...(Parents) - halt_count;
         std::array<detail::state*, halt_count> halt_parents{};
         std::array<const std::stop_token*, std_count> std_parents{};
-        std::size_t next_halt = 0;
-        std::size_t next_std = 0;
+        [[maybe_unused]] std::size_t next_halt = 0;
+        [[maybe_unused]] std::size_t next_std = 0;
         (
             [&](const auto& parent) {
                 if constexpr (std::same_as<std::remove_cvref_t<decltype(parent)>, halt::token>) {

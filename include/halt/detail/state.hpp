@@ -5,8 +5,8 @@
 //
 // ## The words
 // - `flags_`: bit 0 is "cancellation requested". Written once, under the home
-//   list's lock, with release, after `reason_` is written; readers load it with
-//   acquire and may then read `reason_`.
+//   list's lock, with release, after the reason is written; readers load it
+//   with acquire and may then read the reason.
 // - `counts_`: low 32 bits count references (tokens, sources and internal
 //   holders), high 32 bits count sources. When the sources reach zero the state
 //   can never be cancelled any more, so it detaches from its timer and parents
@@ -22,6 +22,12 @@
 // cancel's unlock and it sees the flag, so it runs the callback itself. No
 // callback is lost and none runs twice.
 //
+// Order: each list is LIFO, and shards (created at the first contention, so
+// holding only registrations made after it) are drained before the home list.
+// Registrations that happen one after another on different threads can land
+// in different shards, and then run shard by shard: exact global LIFO would
+// need a shared counter, the very cache line the shards exist to avoid.
+//
 // Shards are installed only under the home lock, and cancel reads the shard
 // pointer under the home lock after setting the flag. A registrar that installs
 // shards therefore either did so before cancel looked (cancel drains them) or
@@ -35,8 +41,8 @@
 // sleeps on the node's `done`. If it is executing on this very thread, the owner
 // is being destroyed from inside a callback of the same cancel (directly or
 // through a chain of linked sources): waiting would deadlock (.NET runtime
-// #43438), so it only tells the cancel loop, through `executing_destroyed_`, not
-// to touch the node again.
+// #43438), so it only clears `executing_`, which tells the cancel loop not to
+// touch the node again.
 //
 // ## Orphans
 // A `callback` holds a raw pointer to the state, not a reference, so that
@@ -56,7 +62,10 @@
 // touching anything else; an owner that does not see it is either queued
 // (protected by the orphan count) or running (protected by the canceller's
 // own reference until `done` is set). A node destroyed on the cancelling
-// thread while running is not counted: its owner is gone.
+// thread while running is not counted: its owner is gone. try_reset treats
+// the nodes it forgets the same way (`done` plus a reference), so after a
+// cancel no owner ever locks a list without holding a reference: teardown of
+// a cancelled state needs no lock at all.
 
 #include <atomic>
 #include <chrono>
@@ -64,6 +73,7 @@
 #include <cstdint>
 #include <exception>
 #include <limits>
+#include <stop_token>
 #include <system_error>
 #include <thread>
 #include <vector>
@@ -102,10 +112,7 @@ struct timer_slot {
 };
 
 // Defined beside the code that owns them, in src/.
-struct stop_bridge;       // to_stop_token's std::stop_source (stop_token_interop.cpp)
 struct std_parent_links;  // callbacks on std::stop_token parents (linked_source.cpp)
-void run_stop_bridge(callback_node& node, const std::error_code& reason);
-void destroy_stop_bridge(stop_bridge* bridge) noexcept;
 void destroy_std_parent_links(std_parent_links* links) noexcept;
 
 class state {
@@ -130,7 +137,7 @@ public:
     }
 
     /// Valid only after is_cancelled() returned true (acquire).
-    const std::error_code& reason() const noexcept { return reason_; }
+    std::error_code reason() const noexcept { return {reason_value_, *reason_category_}; }
 
     bool can_be_cancelled() const noexcept {
         return is_cancelled() || (counts_.load(std::memory_order_relaxed) >> 32) != 0;
@@ -158,7 +165,19 @@ public:
             last_reference_released();
     }
 
-    void release_source() noexcept;
+    /// Drops a source handle. The sole handle of a state that nothing else
+    /// can reach (no deadline, no parents) frees it without any atomic
+    /// read-modify-write: no other thread can take a reference meanwhile.
+    void release_source() noexcept {
+        // Acquire first: once we are the only holder, every write made through
+        // handles already released is visible and nobody else can write.
+        if (counts_.load(std::memory_order_acquire) == one_source && !timer_used_ && link_count_ == 0 &&
+            std_parents_ == nullptr) {
+            last_reference_released();
+            return;
+        }
+        release_source_shared();
+    }
 
     /// Drops `count` references at once.
     void release_references(std::uint64_t count) noexcept {
@@ -209,7 +228,8 @@ public:
     /// running callback. True if the callback will not run.
     static bool try_detach(callback_node& node) noexcept {
         callback_list* list = node.list;
-        if (list == nullptr) return false;
+        // A node that ran may only touch the state to drop its reference.
+        if (list == nullptr || node.done.load(std::memory_order_acquire)) return false;
         list->lock.lock();
         if (node.prev == nullptr) {
             list->lock.unlock();
@@ -248,7 +268,9 @@ public:
     /// Recomputes the effective deadline from the own one and the parents',
     /// then pushes it to every linked child.
     void refresh_effective_deadline() noexcept;
-    std::atomic<stop_bridge*>& bridge() noexcept { return bridge_; }
+    /// The std::stop_token stopped by this state's cancellation (see
+    /// to_stop_token). Defined in src/stop_token_interop.cpp.
+    std::stop_token bridged_stop_token();
     void set_std_parent_links(std_parent_links* links) noexcept { std_parents_ = links; }
 
     timer_slot& timer() noexcept { return timer_; }
@@ -289,7 +311,8 @@ private:
     void orphan_node_removed() noexcept;
     void last_reference_released() noexcept;
     void last_source_released() noexcept;
-    std::uint64_t drain(callback_list& list, std::vector<std::exception_ptr>& errors);
+    void release_source_shared() noexcept;
+    std::uint64_t drain(callback_list& list, const std::error_code& reason, std::vector<std::exception_ptr>& errors);
     void forget_user_callbacks(callback_list& list) noexcept;
     void push_deadline_to_children(callback_list& list, clock::rep deadline) noexcept;
     template <class Visit> void for_each_list(Visit&& visit);
@@ -304,10 +327,12 @@ private:
     std::atomic<callback_shard*> shards_{nullptr};
 
     // Written by the cancelling thread (see the protocol above).
-    std::error_code reason_;
+    // The reason, as its two parts: a std::error_code member would cost a
+    // call to std::system_category() in every constructor.
+    int reason_value_ = 0;
+    const std::error_category* reason_category_ = nullptr;
     std::thread::id canceller_;
     std::atomic<callback_node*> executing_{nullptr};
-    bool* executing_destroyed_ = nullptr;  // only touched on the cancelling thread
 
     std::atomic<clock::rep> own_deadline_{no_deadline};
     std::atomic<clock::rep> effective_deadline_{no_deadline};
@@ -317,7 +342,10 @@ private:
     bool orphaned_ = false;  // written under every list lock
     std::atomic<std::size_t> orphan_count_{0};
 
-    std::atomic<stop_bridge*> bridge_{nullptr};
+    // to_stop_token's std::stop_source, created on first use. Written under
+    // the home lock (so cancel() sees it or the writer sees the cancel),
+    // read without it; freed with the state.
+    std::atomic<std::stop_source*> bridge_{nullptr};
     std_parent_links* std_parents_ = nullptr;
     link_node* links_ = nullptr;
     std::size_t link_count_ = 0;
