@@ -76,7 +76,8 @@ void state::release_source_shared() noexcept {
     // Drop the source count first and keep our reference while detaching, so
     // that the state outlives the detach even if every token goes meanwhile.
     constexpr std::uint64_t source_only = one_source - one_reference;
-    if ((counts_.fetch_sub(source_only, std::memory_order_acq_rel) >> 32) == 1) last_source_released();
+    // Seq_cst pairs with announce_waiter() (see there).
+    if ((counts_.fetch_sub(source_only, std::memory_order_seq_cst) >> 32) == 1) last_source_released();
     release_reference();
 }
 
@@ -89,6 +90,27 @@ void state::last_source_released() noexcept {
         destroy_std_parent_links(std_parents_);
         std_parents_ = nullptr;
     }
+    if (has_waiters_.load(std::memory_order_seq_cst) && !is_cancelled()) release_waiters();
+}
+
+void state::release_waiters() noexcept {
+    // Each woken waiter is treated like a callback that ran: unlinked, a
+    // reference for its owner, `done` set before the wake-up (after which the
+    // node may vanish).
+    for_each_list([&](callback_list& list) {
+        std::lock_guard guard(list.lock);
+        callback_node* node = list.head;
+        while (node != nullptr) {
+            callback_node* const next = node->next;
+            if (node->run == &run_waiter) {
+                list.unlink(*node);
+                add_reference();
+                node->done.store(true, std::memory_order_release);
+                run_waiter(*node, {});
+            }
+            node = next;
+        }
+    });
 }
 
 void state::last_reference_released() noexcept {

@@ -98,11 +98,14 @@ public:
     }
 
     /// Blocks the calling thread until the token is cancelled, and returns
-    /// true. Returns false at once for a token that can never be cancelled.
+    /// true. Returns false at once for a token that can never be cancelled,
+    /// and as soon as it becomes one (its last source destroyed uncancelled).
     /// Allocates nothing (the wake-up registration lives on the stack).
     bool wait() const;
 
     /// Blocks until cancelled (true) or until `timeout` has passed (false).
+    /// Also returns false early when the last source is destroyed
+    /// uncancelled; the none token just sleeps for `timeout`.
     template <class Rep, class Period>
     bool wait_for(std::chrono::duration<Rep, Period> timeout) const {
         return wait_until_steady(detail::saturating_deadline_after(timeout));

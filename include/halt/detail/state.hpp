@@ -114,6 +114,10 @@ struct timer_slot {
 // Defined beside the code that owns them, in src/.
 struct std_parent_links;  // callbacks on std::stop_token parents (linked_source.cpp)
 void destroy_std_parent_links(std_parent_links* links) noexcept;
+/// The run function of a blocking wait's node (token.cpp). The release of the
+/// last source recognises such nodes by it and wakes them: nothing can cancel
+/// the state any more, so the wait is over.
+void run_waiter(callback_node& node, const std::error_code& reason);
 
 class state {
 public:
@@ -142,6 +146,13 @@ public:
     bool can_be_cancelled() const noexcept {
         return is_cancelled() || (counts_.load(std::memory_order_relaxed) >> 32) != 0;
     }
+
+    /// Announces a blocking wait before its node is attached. Seq_cst, as is
+    /// the check of the source count that follows the attach and the count's
+    /// final decrement: either the waiter sees that no source is left, or the
+    /// last source's release sees the announcement and wakes it.
+    void announce_waiter() noexcept { has_waiters_.store(true, std::memory_order_seq_cst); }
+    bool has_sources_seq_cst() const noexcept { return (counts_.load(std::memory_order_seq_cst) >> 32) != 0; }
 
     clock::rep effective_deadline() const noexcept {
         return effective_deadline_.load(std::memory_order_relaxed);
@@ -312,6 +323,7 @@ private:
     void last_reference_released() noexcept;
     void last_source_released() noexcept;
     void release_source_shared() noexcept;
+    void release_waiters() noexcept;
     std::uint64_t drain(callback_list& list, const std::error_code& reason, std::vector<std::exception_ptr>& errors);
     void forget_user_callbacks(callback_list& list) noexcept;
     void push_deadline_to_children(callback_list& list, clock::rep deadline) noexcept;
@@ -339,6 +351,7 @@ private:
     timer_slot timer_;
     bool timer_used_ = false;  // a deadline was ever set: the timer may hold a raw pointer
 
+    std::atomic<bool> has_waiters_{false};
     bool orphaned_ = false;  // written under every list lock
     std::atomic<std::size_t> orphan_count_{0};
 
