@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Builds the core benchmarks in a Release tree (-O2 -DNDEBUG, no sanitizers) and runs them.
+#
+#   bench/run_core.sh [extra Google Benchmark flags, e.g. --benchmark_filter=register]
+#
+# Environment:
+#   HALT_BENCH_BUILD_DIR  build tree (default: build/bench under the repository root)
+#   HALT_BENCH_OUT        JSON results (default: <build tree>/core_bench.json)
+#   JOBS                  parallel build jobs (default: 2)
+#   HALT_BENCH_SKIP_DEADLINES=1  skip the million-deadline lateness run
+#
+# Output: sizes (sizeof and heap bytes), then 5 repetitions of every benchmark, interleaved in random order
+# across benchmarks (so halt and its peers share the machine's slow and fast moments), reported as
+# mean/median/stddev/cv with the per-repetition values in the JSON; then the deadline lateness run.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${HALT_BENCH_BUILD_DIR:-$root/build/bench}
+out=${HALT_BENCH_OUT:-$build/core_bench.json}
+jobs=${JOBS:-2}
+
+cmake -S "$root" -B "$build" \
+  -DCMAKE_BUILD_TYPE=Release \
+  -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG" \
+  -DHALT_BUILD_BENCHMARKS=ON -DHALT_BUILD_TESTS=OFF -DHALT_BUILD_EXAMPLES=OFF \
+  -DHALT_SANITIZER=
+targets=(halt_core_bench)
+have_deadlines=0
+if grep -q halt_deadline_lateness "$root/bench/CMakeLists.txt"; then
+  targets+=(halt_deadline_lateness)
+  have_deadlines=1
+fi
+cmake --build "$build" -j "$jobs" --target "${targets[@]}"
+
+bench_bin=$build/bench/halt_core_bench
+echo "== sizes"
+"$bench_bin" --sizes
+echo "== core benchmarks (JSON: $out)"
+"$bench_bin" \
+  --benchmark_repetitions=5 \
+  --benchmark_report_aggregates_only=true \
+  --benchmark_enable_random_interleaving=true \
+  --benchmark_out="$out" --benchmark_out_format=json \
+  "$@"
+
+if [[ $have_deadlines == 1 && ${HALT_BENCH_SKIP_DEADLINES:-0} != 1 ]]; then
+  echo "== a million deadlines"
+  # Bounded: setup (a few s), an arming lead sized from a calibration, 1.5 s of spread, and the program gives
+  # up 10 s after the last deadline; timeout is the backstop.
+  timeout 120 "$build/bench/halt_deadline_lateness" 1000000 1500
+fi
