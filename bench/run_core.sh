@@ -24,13 +24,7 @@ cmake -S "$root" -B "$build" \
   -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG" \
   -DHALT_BUILD_BENCHMARKS=ON -DHALT_BUILD_TESTS=OFF -DHALT_BUILD_EXAMPLES=OFF \
   -DHALT_SANITIZER=
-targets=(halt_core_bench)
-have_deadlines=0
-if grep -q halt_deadline_lateness "$root/bench/CMakeLists.txt"; then
-  targets+=(halt_deadline_lateness)
-  have_deadlines=1
-fi
-cmake --build "$build" -j "$jobs" --target "${targets[@]}"
+cmake --build "$build" -j "$jobs" --target halt_core_bench halt_deadline_lateness halt_contention
 
 bench_bin=$build/bench/halt_core_bench
 echo "== sizes"
@@ -43,7 +37,10 @@ echo "== core benchmarks (JSON: $out)"
   --benchmark_out="$out" --benchmark_out_format=json \
   "$@"
 
-if [[ $have_deadlines == 1 && ${HALT_BENCH_SKIP_DEADLINES:-0} != 1 ]]; then
+echo "== many threads on one token (halt_contention, up to $(nproc) threads)"
+"$build/bench/halt_contention" "$(nproc)" 5 300
+
+if [[ ${HALT_BENCH_SKIP_DEADLINES:-0} != 1 ]]; then
   echo "== a million deadlines"
   # Bounded: setup (a few s), an arming lead sized from a calibration, 1.5 s of spread, and the program gives
   # up 10 s after the last deadline; timeout is the backstop.

@@ -42,6 +42,7 @@ source source::make_linked(std::span<detail::state* const> parents,
     detail::state* const child = result.state_;
 
     std::size_t next = 0;
+    bool inherits_deadline = false;
     for (detail::state* parent : parents) {
         if (parent == nullptr) continue;  // a none token never cancels
         detail::link_node& link = child->links()[next++];
@@ -55,8 +56,11 @@ source source::make_linked(std::span<detail::state* const> parents,
             child->cancel(parent->reason());
             return result;
         }
+        inherits_deadline |= link.inherited.load(std::memory_order_relaxed) != detail::no_deadline;
     }
-    child->refresh_effective_deadline();
+    // Without any deadline the effective one is already "none"; a parent that
+    // gets one later pushes it down itself.
+    if (inherits_deadline) child->refresh_effective_deadline();
 
     std::unique_ptr<detail::std_parent_links> std_links;
     for (const std::stop_token* parent : std_parents) {

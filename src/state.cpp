@@ -73,9 +73,23 @@ bool state::try_add_reference() noexcept {
 }
 
 void state::release_source_shared() noexcept {
+    constexpr std::uint64_t source_only = one_source - one_reference;
+    if (counts_.load(std::memory_order_acquire) == one_source) {
+        // The only handle, but a timer or a parent may still reach the state
+        // through a raw pointer. Detach while still counted (no one can
+        // observe the count), then, if none of them took a reference
+        // meanwhile, nothing can any more: free without touching the count.
+        last_source_released();
+        if (counts_.load(std::memory_order_acquire) == one_source) {
+            last_reference_released();
+            return;
+        }
+        counts_.fetch_sub(source_only, std::memory_order_seq_cst);
+        release_reference();
+        return;
+    }
     // Drop the source count first and keep our reference while detaching, so
     // that the state outlives the detach even if every token goes meanwhile.
-    constexpr std::uint64_t source_only = one_source - one_reference;
     // Seq_cst pairs with announce_waiter() (see there).
     if ((counts_.fetch_sub(source_only, std::memory_order_seq_cst) >> 32) == 1) last_source_released();
     release_reference();
@@ -122,14 +136,18 @@ void state::last_reference_released() noexcept {
         destroy();
         return;
     }
+    if (no_callbacks_and_no_owner_inside()) {
+        destroy();
+        return;
+    }
     // Count the callbacks still registered, holding every list lock so that no
     // removal slips between the count and the orphan mark.
     home_.lock.lock();
     callback_shard* const shards = shards_.load(std::memory_order_relaxed);
     const unsigned shard_total = shards != nullptr ? shard_mask_ + 1 : 0;
     for (unsigned i = 0; i < shard_total; ++i) shards[i].list.lock.lock();
-    std::size_t remaining = home_.size;
-    for (unsigned i = 0; i < shard_total; ++i) remaining += shards[i].list.size;
+    std::size_t remaining = home_.size.load(std::memory_order_relaxed);
+    for (unsigned i = 0; i < shard_total; ++i) remaining += shards[i].list.size.load(std::memory_order_relaxed);
     if (remaining != 0) {
         orphaned_ = true;
         orphan_count_.store(remaining, std::memory_order_relaxed);
@@ -137,6 +155,18 @@ void state::last_reference_released() noexcept {
     for (unsigned i = 0; i < shard_total; ++i) shards[i].list.lock.unlock();
     home_.lock.unlock();
     if (remaining == 0) destroy();
+}
+
+bool state::no_callbacks_and_no_owner_inside() const noexcept {
+    // With no references left, only the owner of a queued callback can still
+    // touch a list (to remove it). If the home list is unlocked, then empty,
+    // then still unlocked, no such owner exists or is inside its critical
+    // section: reading its release store of `size` orders its lock before our
+    // second look, which would then see it held (or see its unlock, after
+    // which it no longer touches the state). This saves the lock round trip
+    // on the most common teardown, a source that finished uncancelled.
+    if (shards_.load(std::memory_order_acquire) != nullptr) return false;
+    return !home_.lock.is_locked() && home_.size.load(std::memory_order_acquire) == 0 && !home_.lock.is_locked();
 }
 
 void state::orphan_node_removed() noexcept {
@@ -225,7 +255,7 @@ bool state::cancel(std::error_code reason) {
     // A callback may destroy the last handle to this state (even the source
     // this cancel was called on): keep one reference until the loop is done,
     // plus one for each queued node (see "Callbacks that ran").
-    std::uint64_t reserved = 1 + home_.size;
+    std::uint64_t reserved = 1 + home_.size.load(std::memory_order_relaxed);
     counts_.fetch_add(reserved, std::memory_order_relaxed);
     // Read by owners only after they see executing_ (published under a list
     // lock below), so it need not be written under the home lock.
@@ -243,8 +273,9 @@ bool state::cancel(std::error_code reason) {
         for (unsigned i = 0; i <= shard_mask_; ++i) {
             callback_list& list = shards[i].list;
             list.lock.lock();
-            if (list.size != 0) counts_.fetch_add(list.size, std::memory_order_relaxed);
-            reserved += list.size;
+            const std::size_t queued = list.size.load(std::memory_order_relaxed);
+            if (queued != 0) counts_.fetch_add(queued, std::memory_order_relaxed);
+            reserved += queued;
             ran += drain(list, reason, errors);
         }
     }

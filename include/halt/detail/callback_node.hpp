@@ -40,7 +40,10 @@ struct callback_node {
 struct callback_list {
     spin_lock lock;
     callback_node* head = nullptr;
-    std::size_t size = 0;  // lets cancel() reserve references up front
+    /// Written only under `lock` (release), read with it or, by teardown,
+    /// without it (see state::no_callbacks_and_no_owner_inside). Lets cancel()
+    /// reserve references up front.
+    std::atomic<std::size_t> size{0};
     state* owner = nullptr;
 
     /// Newest first: cancellation walks from the head. Caller holds `lock`.
@@ -49,12 +52,12 @@ struct callback_list {
         node.prev = &head;
         if (head != nullptr) head->prev = &node.next;
         head = &node;
-        ++size;
+        size.store(size.load(std::memory_order_relaxed) + 1, std::memory_order_release);
     }
 
     /// Caller holds `lock` and `node` is in this list.
     void unlink(callback_node& node) noexcept {
-        --size;
+        size.store(size.load(std::memory_order_relaxed) - 1, std::memory_order_release);
         *node.prev = node.next;
         if (node.next != nullptr) node.next->prev = node.prev;
         node.prev = nullptr;

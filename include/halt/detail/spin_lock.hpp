@@ -30,6 +30,9 @@ public:
         lock_contended();
     }
 
+    /// Acquire: a false result synchronises with the unlock it read.
+    bool is_locked() const noexcept { return locked_.load(std::memory_order_acquire); }
+
     /// Release: publishes the list changes made under the lock.
     void unlock() noexcept { locked_.store(false, std::memory_order_release); }
 

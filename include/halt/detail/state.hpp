@@ -324,6 +324,7 @@ private:
     void last_source_released() noexcept;
     void release_source_shared() noexcept;
     void release_waiters() noexcept;
+    bool no_callbacks_and_no_owner_inside() const noexcept;
     std::uint64_t drain(callback_list& list, const std::error_code& reason, std::vector<std::exception_ptr>& errors);
     void forget_user_callbacks(callback_list& list) noexcept;
     void push_deadline_to_children(callback_list& list, clock::rep deadline) noexcept;
