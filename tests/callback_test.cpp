@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "allocation_counter.hpp"
+#include "bounded_wait.hpp"
 
 #include <array>
 #include <atomic>
@@ -39,14 +40,7 @@ static_assert(std::is_constructible_v<halt::callback<plain_function>, const halt
 static_assert(std::is_same_v<halt::token::callback_type<plain_function>, halt::callback<plain_function>>);
 
 bool wait_for_flag(const std::atomic<bool>& flag, std::chrono::milliseconds limit) {
-    const auto give_up = std::chrono::steady_clock::now() + limit;
-    while (!flag.load()) {
-        if (std::chrono::steady_clock::now() > give_up) {
-            return false;
-        }
-        std::this_thread::yield();
-    }
-    return true;
+    return wait_until_true([&] { return flag.load(); }, limit);
 }
 
 TEST(Callback, ClassTemplateArgumentDeductionFromALambda) {

@@ -9,6 +9,8 @@
 
 #include <gtest/gtest.h>
 
+#include "bounded_wait.hpp"
+
 #include <array>
 #include <atomic>
 #include <barrier>
@@ -77,14 +79,7 @@ int run_rounds(int participants, Prepare prepare, Act act, Check check, race_lim
 
 // Waits for a counter to reach a value, bounded, for callbacks that may still be finishing on the timer thread.
 bool wait_for_count(const std::atomic<int>& counter, int expected, std::chrono::milliseconds limit) {
-    const auto end = clock_type::now() + limit;
-    while (counter.load() != expected) {
-        if (clock_type::now() > end) {
-            return false;
-        }
-        std::this_thread::yield();
-    }
-    return true;
+    return wait_until_true([&] { return counter.load() == expected; }, limit);
 }
 
 // Tracks one callback: how often it ran, and whether it ever ran after its registration's destructor returned.

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "allocation_counter.hpp"
+#include "bounded_wait.hpp"
 
 #include <array>
 #include <atomic>
@@ -31,14 +32,7 @@ static_assert(noexcept(std::declval<halt::registration&>().unregister()));
 
 // Waits for a flag with an upper bound, so a broken library fails the test instead of hanging it.
 bool wait_for_flag(const std::atomic<bool>& flag, std::chrono::milliseconds limit) {
-    const auto give_up = std::chrono::steady_clock::now() + limit;
-    while (!flag.load()) {
-        if (std::chrono::steady_clock::now() > give_up) {
-            return false;
-        }
-        std::this_thread::yield();
-    }
-    return true;
+    return wait_until_true([&] { return flag.load(); }, limit);
 }
 
 TEST(Registration, DefaultConstructedIsEmptyAndHarmless) {
