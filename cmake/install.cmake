@@ -32,6 +32,19 @@ if(TARGET halt_asio)
     DESTINATION "${HALT_CONFIG_INSTALL_DIR}")
 endif()
 
+# halt::http likewise (it needs halt::asio, hence Boost).
+if(TARGET halt_http)
+  install(TARGETS halt_http
+    EXPORT haltHttpTargets
+    ARCHIVE DESTINATION "${CMAKE_INSTALL_LIBDIR}"
+    LIBRARY DESTINATION "${CMAKE_INSTALL_LIBDIR}"
+    RUNTIME DESTINATION "${CMAKE_INSTALL_BINDIR}")
+  install(EXPORT haltHttpTargets
+    NAMESPACE halt::
+    FILE haltHttpTargets.cmake
+    DESTINATION "${HALT_CONFIG_INSTALL_DIR}")
+endif()
+
 configure_package_config_file(
   "${PROJECT_SOURCE_DIR}/cmake/haltConfig.cmake.in"
   "${PROJECT_BINARY_DIR}/haltConfig.cmake"
