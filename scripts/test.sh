@@ -21,7 +21,7 @@ declare -A tree_flags=(
 declare -A tree_environment=(
   [release]=""
   [asan]="ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1"
-  [tsan]="TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1"
+  [tsan]="TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$HALT_ROOT/tests/tsan.supp"
 )
 
 cpus="$(nproc)"

@@ -1,10 +1,6 @@
 // halt::http::server against real sockets on 127.0.0.1: routing, keep-alive and pipelining, the request
 // token (client_disconnected, deadline_exceeded), deadlines that travel, limits and bad input, and curl.
 
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
-
 #include <atomic>
 #include <chrono>
 #include <string>
@@ -19,6 +15,7 @@
 #include <halt/http/response.hpp>
 #include <halt/http/server.hpp>
 
+#include "../child_process.hpp"
 #include "server_harness.hpp"
 
 extern char** environ;
@@ -622,27 +619,8 @@ TEST(Server, MetricsEndpointInPrometheusFormat) {
 
 // --- A client nobody here wrote ---------------------------------------------------------------
 
-/// Runs curl with `arguments` and returns its exit status, or -1 if it could not be started.
-int run_curl(std::vector<std::string> arguments) {
-    std::vector<char*> argv;
-    std::string program = "curl";
-    argv.push_back(program.data());
-    for (std::string& argument : arguments) argv.push_back(argument.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t quiet;  // curl's output goes to /dev/null
-    posix_spawn_file_actions_init(&quiet);
-    posix_spawn_file_actions_addopen(&quiet, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addopen(&quiet, 2, "/dev/null", O_WRONLY, 0);
-    pid_t pid = 0;
-    const int spawned = posix_spawnp(&pid, "curl", &quiet, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&quiet);
-    if (spawned != 0) return -1;
-    int status = 0;
-    if (waitpid(pid, &status, 0) != pid) return -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-bool have_curl() { return run_curl({"--version"}) == 0; }
+using halt_test::have_curl;
+using halt_test::run_curl;
 
 TEST(Server, CurlMaxTimeDisconnectsMidRequest) {
     if (!have_curl()) GTEST_SKIP() << "curl is not installed";
