@@ -19,7 +19,7 @@
 // Build Release (-O2 -DNDEBUG) and run, interleaved because the numbers are close:
 //   halt_asio_bench --benchmark_repetitions=15 --benchmark_enable_random_interleaving=true
 
-#include "alloc_counter.hpp"
+#include "alloc_report.hpp"
 
 #include <halt/asio.hpp>
 
@@ -45,22 +45,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-void report_allocs(benchmark::State& state, const halt_bench::alloc::snapshot& delta) {
-    state.counters["allocs/op"] = benchmark::Counter(static_cast<double>(delta.calls), benchmark::Counter::kAvgIterations);
-    state.counters["bytes/op"] = benchmark::Counter(static_cast<double>(delta.bytes), benchmark::Counter::kAvgIterations);
-}
-
-class alloc_scope {
-public:
-    explicit alloc_scope(benchmark::State& state) : state_(state), start_(halt_bench::alloc::now()) {}
-    alloc_scope(const alloc_scope&) = delete;
-    alloc_scope& operator=(const alloc_scope&) = delete;
-    ~alloc_scope() { report_allocs(state_, halt_bench::alloc::now() - start_); }
-
-private:
-    benchmark::State& state_;
-    halt_bench::alloc::snapshot start_;
-};
+using halt_bench::alloc_scope;
+using halt_bench::report_allocs;
 
 // ---- 1. added cost per operation -----------------------------------------------------------------------------
 // Each completion handler starts the next operation, so every initiation runs inside io_context::run_one() on

@@ -17,7 +17,7 @@
 #define BOOST_ASIO_DISABLE_STD_ALIGNED_ALLOC 1
 #define BOOST_ASIO_DISABLE_BOOST_ALIGN 1
 
-#include "alloc_counter.hpp"
+#include "alloc_report.hpp"
 
 #include <halt/halt.hpp>
 
@@ -98,26 +98,8 @@ private:
     std::size_t count_;
 };
 
-/// Publishes a measured allocation delta as per-iteration counters.
-void report_allocs(benchmark::State& state, const halt_bench::alloc::snapshot& delta) {
-    state.counters["allocs/op"] =
-        benchmark::Counter(static_cast<double>(delta.calls), benchmark::Counter::kAvgIterations);
-    state.counters["bytes/op"] =
-        benchmark::Counter(static_cast<double>(delta.bytes), benchmark::Counter::kAvgIterations);
-}
-
-/// Runs a benchmark loop's worth of code and reports its allocations per iteration.
-class alloc_scope {
-public:
-    explicit alloc_scope(benchmark::State& state) : state_(state), start_(halt_bench::alloc::now()) {}
-    alloc_scope(const alloc_scope&) = delete;
-    alloc_scope& operator=(const alloc_scope&) = delete;
-    ~alloc_scope() { report_allocs(state_, halt_bench::alloc::now() - start_); }
-
-private:
-    benchmark::State& state_;
-    halt_bench::alloc::snapshot start_;
-};
+using halt_bench::alloc_scope;
+using halt_bench::report_allocs;
 
 // ---- token check ---------------------------------------------------------------------------------------------
 // The token is reached through a pointer that DoNotOptimize makes opaque every iteration (with a memory
