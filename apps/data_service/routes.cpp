@@ -5,7 +5,6 @@
 #include <cstdio>
 #include <string_view>
 
-#include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <halt/canceled_error.hpp>
@@ -32,11 +31,7 @@ asio::awaitable<response> fetch_data(halt::http::client& client, const std::stri
     // left to the server, which answers 504 for a deadline and writes nothing (logging 499) when the
     // caller is gone; the article's "500 Request cancelled" could never reach anyone.
     try {
-        // The token alone stops the call. The coroutine's own Asio cancellation slot is kept away from
-        // it: Boost 1.81's co_spawn forwards a slot to another executor through a raw pointer that can
-        // outlive the call (a use-after-free when the call ends as the server cancels the coroutine).
-        response reply = co_await client.get(upstream_url, ctx.request_aborted(),
-                                             asio::bind_cancellation_slot(asio::cancellation_slot(), asio::use_awaitable));
+        response reply = co_await client.get(upstream_url, ctx.request_aborted());
         // The budget sent upstream ends when ours does, so the upstream may time out a moment first:
         // that is our deadline too, not an upstream failure.
         if (reply.result() == status::gateway_timeout) {

@@ -433,17 +433,21 @@ asio::awaitable<response> perform(std::shared_ptr<detail::client_state> state, c
 
 asio::awaitable<response> client::start(std::shared_ptr<detail::client_state> state, bhttp::verb method,
                                                 std::string text, bhttp::fields headers, std::string body,
-                                                halt::token tok) {
+                                                halt::token tok, halt::token reported) {
     const url target = url::parse(text);  // throws malformed_url / unsupported_scheme
     call request_call{method, target, target.authority(), std::move(headers), std::move(body), tok};
     try {
         co_return co_await perform(std::move(state), std::move(request_call));
+    } catch (const halt::canceled_error&) {
+        // Stopped by a source linked to the caller's token (the caller's slot is bridged to it):
+        // reported below as the caller's token, or as the caller's Asio cancellation.
+        if (tok == reported) throw;
     } catch (const boost::system::system_error& error) {
         // Asio's awaitable throws operation_aborted at a co_await once the coroutine itself was
-        // cancelled (the awaiting coroutine's cancellation, forwarded by co_spawn).
+        // cancelled; kept for a coroutine cancelled by anything other than the token.
         if (error.code() != asio::error::operation_aborted) throw;
     }
-    throw_canceled(tok);
+    throw_canceled(reported);
 }
 
 client::client(executor_type executor, client_options opts)

@@ -14,9 +14,16 @@
 #include <thread>
 #include <vector>
 
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/use_future.hpp>
 
@@ -372,6 +379,63 @@ TEST_F(Client, CancellingTheAwaitingCoroutineStopsTheCall) {
     source.cancel();
     EXPECT_TRUE(thrown<halt::canceled_error>([&] { get(done); }));
     EXPECT_TRUE(server.wait_for_left_by_client(1));
+}
+
+/// Asio's `||` races a GET against a timer; the loser is cancelled through its cancellation slot.
+/// Returns the index of the winner (0: the GET, 1: the timer).
+asio::awaitable<std::size_t> get_or_time_out(halt::http::client& http, std::string url,
+                                             std::chrono::microseconds limit) {
+    using namespace asio::experimental::awaitable_operators;
+    asio::steady_timer timer(co_await asio::this_coro::executor, limit);
+    const auto winner = co_await (http.get(url, {}) || timer.async_wait(asio::use_awaitable));
+    co_return winner.index();
+}
+
+TEST_F(Client, CancellationOfTheAwaitingCoroutineThroughItsSlotStopsTheCall) {
+    auto winner = asio::co_spawn(asio::make_strand(io.context()), get_or_time_out(http, server.url("/slow"), 50ms),
+                                 asio::use_future);
+    EXPECT_EQ(get(winner), 1u);
+    EXPECT_TRUE(server.wait_for_left_by_client(1)) << "the socket is closed";
+    EXPECT_EQ(http.pool_counts_for(server.authority()).open, 0u) << "the loser completed before || returned";
+}
+
+TEST_F(Client, BoundSlotCancellationReportsCanceledWithoutAToken) {
+    auto strand = asio::make_strand(io.context());
+    asio::cancellation_signal signal;  // emitted on `strand`, where the handler runs too (Asio's rule)
+    std::promise<std::exception_ptr> outcome;
+    halt::source unrelated;  // the call's token: never cancelled here
+    http.get(server.url("/slow"), unrelated.token(),
+             asio::bind_cancellation_slot(signal.slot(),
+                                          asio::bind_executor(strand, [&](std::exception_ptr error, halt::http::response) {
+                                              outcome.set_value(error);
+                                          })));
+    ASSERT_TRUE(server.wait_for_requests(1));
+    asio::post(strand, [&] { signal.emit(asio::cancellation_type::terminal); });
+    auto done = outcome.get_future();
+    const auto error = thrown<halt::canceled_error>([&] { std::rethrow_exception(get(done)); });
+    ASSERT_TRUE(error);
+    EXPECT_EQ(error->code(), halt::errc::canceled);
+    EXPECT_FALSE(error->token().can_be_canceled()) << "the caller's token was not what cancelled the call";
+    EXPECT_FALSE(unrelated.is_cancellation_requested());
+    EXPECT_TRUE(server.wait_for_left_by_client(1));
+}
+
+TEST_F(Client, SlotCancellationRacingCompletionIsSafe) {
+    // Each round races a fast GET against a timer of 0 to 255 us, so the slot's cancellation lands
+    // before, during and after the call completes, and the caller's next round reuses the slot at once.
+    // Under ASan and TSan this is the guard against a cancellation that outlives the call.
+    constexpr int rounds = 300;
+    const auto give_up = std::chrono::steady_clock::now() + 20s;
+    auto strand = asio::make_strand(io.context());
+    std::size_t timer_wins = 0;
+    int completed = 0;
+    for (; completed < rounds && std::chrono::steady_clock::now() < give_up; ++completed) {
+        const auto limit = std::chrono::microseconds((completed * 37) % 256);
+        timer_wins += get(asio::co_spawn(strand, get_or_time_out(http, server.url("/ok"), limit), asio::use_future));
+    }
+    EXPECT_GT(completed, 0);
+    RecordProperty("timer_wins", static_cast<int>(timer_wins));
+    EXPECT_EQ(call(http, server.url("/ok")).body(), "ok") << "the client still serves after the races";
 }
 
 // --- the deadline travels ---------------------------------------------------------------------------

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <exception>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -11,6 +12,8 @@
 #include <utility>
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/associated_cancellation_slot.hpp>
+#include <boost/asio/async_result.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/execution_context.hpp>
@@ -19,9 +22,11 @@
 #include <boost/beast/http/fields.hpp>
 
 #include <halt/http/client_errc.hpp>
+#include <halt/http/detail/slot_bridge.hpp>
 #include <halt/http/message.hpp>
 #include <halt/http/request_timeout.hpp>
 #include <halt/http/url.hpp>
+#include <halt/source.hpp>
 #include <halt/token.hpp>
 
 namespace halt::http {
@@ -56,7 +61,8 @@ struct client_options {
 /// - Cancelled: the call completes promptly with a halt::canceled_error carrying the token and its
 ///   reason (errc::deadline_exceeded, errc::client_disconnected, ...). The connection it was using is
 ///   closed, never pooled. A token already cancelled fails the call before it touches the network.
-///   A call cancelled through Asio instead (the awaiting coroutine's own cancellation, a when_any)
+///   A call cancelled through Asio instead (the awaiting coroutine's own cancellation, a when_any, a
+///   slot bound with asio::bind_cancellation_slot; any cancellation type) stops the same way and
 ///   reports a halt::canceled_error with errc::canceled and no token.
 /// - Deadline: the token's deadline() is the call's timeout (the token cancels itself then). The
 ///   budget left when the request is sent goes with it as the header `X-Request-Timeout-Ms`
@@ -119,10 +125,9 @@ public:
     template <class CompletionToken = boost::asio::use_awaitable_t<>>
     auto request(verb method, std::string_view url, boost::beast::http::fields headers,
                  std::string body, halt::token tok, CompletionToken&& completion_token = CompletionToken()) {
-        return boost::asio::co_spawn(
-            boost::asio::make_strand(executor_),
-            start(state_, method, std::string(url), std::move(headers), std::move(body), std::move(tok)),
-            std::forward<CompletionToken>(completion_token));
+        return boost::asio::async_initiate<CompletionToken, void(std::exception_ptr, response)>(
+            initiate_call{executor_, state_}, completion_token, method, std::string(url), std::move(headers),
+            std::move(body), std::move(tok));
     }
 
     /// The executor the calls run on.
@@ -139,11 +144,42 @@ public:
 
 private:
     /// The call as a coroutine, co_spawned by request(). It owns copies of everything it uses,
-    /// including a share of the client's state, so that it may outlive the client. In client.cpp.
+    /// including a share of the client's state, so that it may outlive the client. `tok` stops the
+    /// call; a cancellation is reported with `reported`'s reason and token when `reported` is
+    /// cancelled, else as errc::canceled with no token (the caller's Asio cancellation). In client.cpp.
     static boost::asio::awaitable<response> start(std::shared_ptr<detail::client_state> state,
                                                   verb method, std::string url,
                                                   boost::beast::http::fields headers, std::string body,
-                                                  halt::token tok);
+                                                  halt::token tok, halt::token reported);
+
+    /// Starts a call on its own strand. A caller's cancellation slot is bridged to a source linked to
+    /// the call's token, never given to co_spawn (detail/slot_bridge.hpp says why).
+    struct initiate_call {
+        executor_type executor;
+        std::shared_ptr<detail::client_state> state;
+
+        template <class Handler>
+        void operator()(Handler&& handler, verb method, std::string url, boost::beast::http::fields headers,
+                        std::string body, halt::token tok) const {
+            auto strand = boost::asio::make_strand(executor);
+            auto caller_slot = boost::asio::get_associated_cancellation_slot(handler);
+            if (!caller_slot.is_connected()) {
+                halt::token reported = tok;
+                boost::asio::co_spawn(strand,
+                                      start(state, method, std::move(url), std::move(headers), std::move(body),
+                                            std::move(tok), std::move(reported)),
+                                      std::forward<Handler>(handler));
+                return;
+            }
+            halt::source call_source = halt::source::linked(tok);
+            caller_slot.template emplace<detail::slot_canceller>(call_source);
+            boost::asio::co_spawn(
+                strand,
+                start(state, method, std::move(url), std::move(headers), std::move(body), call_source.token(),
+                      std::move(tok)),
+                detail::without_slot<std::decay_t<Handler>>(std::forward<Handler>(handler)));
+        }
+    };
 
     executor_type executor_;
     std::shared_ptr<detail::client_state> state_;
