@@ -6,9 +6,8 @@
 // - The initiating thread: creates the state, registers the halt callback, runs the wrapped initiation
 //   (the operation installs its cancellation handler in `signal_`), then publishes `started_`, its
 //   last access.
-// - The cancelling thread ("poster", the halt callback, at most once): takes a reference, destroys
-//   its own registration and posts an emitter to `executor_`. It never touches the signal: Asio's
-//   signals and slots are not thread-safe.
+// - The cancelling thread ("poster", the halt callback, at most once): takes a reference and posts an
+//   emitter to `executor_`. It never touches the signal: Asio's signals and slots are not thread-safe.
 // - The executor ("emitter"): emits `signal_`, unless the operation has already completed.
 // - The completion ("finish"): the bound handler being invoked or destroyed, on the handler's executor.
 //
@@ -30,17 +29,13 @@
 // (acquire); before that it posts itself again, and once more after, so that it runs behind whatever
 // the initiation queued on the same executor.
 //
-// ## Race: who destroys the registration
-// Destroying a halt registration waits for its callback if that is running on another thread. The
-// completion must not wait for a cancelling thread that may have been preempted, so the poster
-// destroys its own registration, from inside its callback (the core allows that without waiting),
-// before it posts anything. One compare-exchange on `registration_owner_` decides: the poster claims
-// it, destroys it, posts the emitter and only then publishes `registration_gone_` (the completion may
-// destroy the executor's context, so it must not run while the post is under way); or finish() claims it first, destroys it
-// (a poster starting meanwhile gives up at once, so that wait is short) and no emitter ever exists.
-// A poster that runs inside create() itself (the token was cancelled while registering) cannot
-// destroy an object under construction: it leaves the inert registration to finish().
-//
+// ## Race: the registration against a cancel in progress
+// Only finish() destroys the halt registration. The core's destructor of a registration whose
+// callback is running on another thread waits for it to return, and its acquire of the callback's
+// `done` makes the poster's writes (`posted_`, its reference) visible. So once the registration is
+// gone the poster has finished its post: the completion, which may destroy the executor's context,
+// never runs while a cancelling thread is still inside asio::post. The wait lasts one post.
+
 // ## Race: emit against completion
 // Once an emitter exists, finish() sets `done`, and if it saw `emitting` it waits for that emit to
 // end before it lets the handler run (the handler may close the socket the emit is cancelling) or
@@ -81,10 +76,6 @@ inline constexpr asio::cancellation_type_t emitted_cancellation_type = asio::can
 /// The bind state whose initiation is running on this thread (null outside one).
 inline thread_local const void* initiating = nullptr;
 
-/// The state whose halt registration is being constructed on this thread (null outside that): a
-/// callback that runs inside its own registration's constructor must not destroy it.
-inline thread_local const void* registering = nullptr;
-
 template <class Executor>
 class bind_state {
 public:
@@ -106,9 +97,7 @@ public:
         }
         // Built in place: a halt::callback never moves, so registering is one lock and no relinking.
         // If `tok` was cancelled meanwhile the poster runs right here; its emitter waits for launch().
-        const void* const outer = std::exchange(registering, state);
         ::new (static_cast<void*>(&state->registration_.callback)) halt::callback<poster>(tok, poster{state});
-        registering = outer;
         return state;
     }
 
@@ -145,15 +134,8 @@ public:
             // Acquire pairs with launch()'s release: the initiating thread is done with the state.
             while (!started_.load(std::memory_order_acquire)) std::this_thread::yield();
         }
-        int unowned = 0;
-        if (registration_owner_.compare_exchange_strong(unowned, finish_owns, std::memory_order_acq_rel)) {
-            // No poster has run, or one ran inside create() and left an inert registration. A poster
-            // starting right now gives up at once: the wait in this destructor is short.
-            registration_.callback.~callback();
-        } else {
-            // The poster destroys it, before it posts anything, without blocking: wait for that.
-            while (!registration_gone_.load(std::memory_order_acquire)) std::this_thread::yield();
-        }
+        // Waits for a poster running on another thread (see "the registration against a cancel").
+        registration_.callback.~callback();
         if (inner_slot_.is_connected()) inner_slot_.clear();
         if (posted_) {
             // An emitter exists. Acq_rel: its writes are seen, and it sees `done`.
@@ -184,39 +166,19 @@ private:
     struct poster {
         bind_state* state;
         void operator()(const std::error_code& reason) const noexcept {
-            bind_state* const self = state;  // `this` lives in the registration, destroyed below
-            const bool inside_create = registering == self;
-            if (!inside_create) {
-                int unowned = 0;
-                // Acq_rel: exactly one of the poster and finish() destroys the registration.
-                if (!self->registration_owner_.compare_exchange_strong(unowned, poster_owns,
-                                                                       std::memory_order_acq_rel)) {
-                    return;  // finish() has it: the operation completed, nothing to cancel
-                }
-            }
+            bind_state* const self = state;
             self->posted_ = true;
-            // Relaxed: the state is alive (finish() waits for `registration_gone_`, or for this
-            // callback); the post publishes. This reference keeps it alive for the emitter.
+            // Relaxed: finish() cannot free the state while this callback runs (it waits for it), and
+            // sees this write through the core's `done`. This reference keeps the state for the emitter.
             self->word_.fetch_add(one_reference, std::memory_order_relaxed);
-            const std::error_code why = reason;  // `reason` may live in the state being cancelled only
-            if (!inside_create) {
-                self->registration_.callback.~callback();  // from inside its own callback: never waits
-            }
             // Acquire: pairs with launch(); an emitter posted before the initiation ended must let
             // what the initiation queued run first (see emitter).
             const bool early = !self->started_.load(std::memory_order_acquire);
             try {
-                // The state is alive until `registration_gone_` is published below.
-                asio::post(self->executor_, emitter{self, why, early});
+                asio::post(self->executor_, emitter{self, reason, early});
             } catch (...) {
                 // Out of memory while posting: the emitter's destructor gave the reference back. The
                 // operation is then not cancelled, as if cancel() had come a moment after completion.
-            }
-            if (!inside_create) {
-                // Release: finish() may go on, and sees `posted_` and the reference. Only after the
-                // post has returned: finish() lets the handler run, and the handler may destroy the
-                // executor's context, which must not happen while this thread is still inside post.
-                self->registration_gone_.store(true, std::memory_order_release);
             }
         }
     };
@@ -308,7 +270,7 @@ private:
         asio::recycling_allocator<bind_state>().deallocate(this, 1);
     }
 
-    /// Constructed by create(); destroyed by the poster or by finish(), never by the state's destructor.
+    /// Constructed by create(); destroyed by finish(), never by the state's destructor.
     union registration_storage {
         registration_storage() noexcept {}
         ~registration_storage() {}
@@ -319,12 +281,8 @@ private:
     Executor executor_;
     asio::cancellation_slot inner_slot_;
     registration_storage registration_;
-    static constexpr int poster_owns = 1;
-    static constexpr int finish_owns = 2;
 
     std::atomic<bool> started_{false};
-    std::atomic<int> registration_owner_{0};  // 0, poster_owns or finish_owns
-    std::atomic<bool> registration_gone_{false};
     bool posted_ = false;           // written by the poster; read by finish() after the registration is gone
     bool finished_inline_ = false;  // written and read on the initiating thread only
     std::atomic<std::uint32_t> word_{one_reference};  // finish()'s reference, and each emitter's
