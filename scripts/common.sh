@@ -4,7 +4,7 @@
 HALT_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 # Debian packages the build and the tests need.
-HALT_PACKAGES=(build-essential cmake libgtest-dev libgmock-dev libbenchmark-dev libboost1.81-dev curl)
+HALT_PACKAGES=(build-essential cmake libgtest-dev libgmock-dev libbenchmark-dev libboost1.81-dev libssl-dev curl)
 
 # Flags of build/release; main.sh and test.sh share that tree, so they must agree.
 # shellcheck disable=SC2034  # used by the scripts that source this file

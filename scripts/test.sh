@@ -129,7 +129,8 @@ run_consumer() {
   echo "== consumer via $name"
   if configure "$HALT_ROOT/tests/consumer" "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" &&
       cmake --build "$dir" -j "$cpus" >"$logs/build-consumer-$name.log" 2>&1 &&
-      "$dir/halt_consumer"; then
+      "$dir/halt_consumer" &&
+      { [[ ! -x "$dir/halt_consumer_http" ]] || "$dir/halt_consumer_http"; }; then
     record "consumer via $name" ok
   else
     local status=$?

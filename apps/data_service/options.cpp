@@ -55,8 +55,8 @@ std::optional<options> parse_options(std::span<char* const> arguments) {
         if (name == "--listen") {
             parse_listen(value, result);
         } else if (name == "--upstream") {
-            if (!value.starts_with("http://"))
-                throw usage_error("--upstream: expected an http:// URL, got '" + value + "'");
+            if (!value.starts_with("http://") && !value.starts_with("https://"))
+                throw usage_error("--upstream: expected an http:// or https:// URL, got '" + value + "'");
             result.upstream = value;
         } else if (name == "--upstream-delay") {
             result.upstream_delay = parse_duration(value);
@@ -76,7 +76,7 @@ const char* usage_text() noexcept {
            "                    [--request-timeout D] [--shutdown-timeout D]\n"
            "\n"
            "  --listen HOST:PORT    where to serve (default 127.0.0.1:8080)\n"
-           "  --upstream URL        what GET /data fetches, an http:// URL; without it an embedded\n"
+           "  --upstream URL        what GET /data fetches, an http:// or https:// URL; without it an embedded\n"
            "                        slow upstream is started on a free loopback port\n"
            "  --upstream-delay D    how long the embedded upstream takes (default 2s)\n"
            "  --request-timeout D   default request deadline (default 30s); callers can lower it\n"

@@ -6,6 +6,7 @@
 #include <exception>
 #include <future>
 #include <limits>
+#include <mutex>
 #include <optional>
 #include <thread>
 #include <tuple>
@@ -21,6 +22,7 @@
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_future.hpp>
@@ -36,6 +38,8 @@
 #include <halt/http/detail/client_pool.hpp>
 #include <halt/registration.hpp>
 
+#include "client_tls.hpp"
+
 namespace halt::http {
 
 namespace detail {
@@ -48,9 +52,21 @@ public:
           options(std::move(opts)),
           pool(options.max_connections_per_host, options.idle_timeout) {}
 
+    /// client_options::tls, or the default context, made at the first https call (loading the
+    /// system's CAs takes a while and http-only clients never need it). Thread-safe.
+    boost::asio::ssl::context& tls_context() {
+        if (options.tls != nullptr) return *options.tls;
+        std::call_once(default_tls_once_, [this] { default_tls_ = make_default_tls_context(); });
+        return *default_tls_;
+    }
+
     const client::executor_type executor;
     const client_options options;
     connection_pool pool;
+
+private:
+    std::once_flag default_tls_once_;
+    std::shared_ptr<boost::asio::ssl::context> default_tls_;
 };
 
 }  // namespace detail
@@ -86,7 +102,8 @@ client_errc classify(phase where, const error_code& error) {
     }
     if (error == bhttp::error::body_limit) return client_errc::body_too_large;
     if (error == bhttp::error::header_limit) return client_errc::headers_too_large;
-    if (error == bhttp::error::end_of_stream || error == bhttp::error::partial_message || error == asio::error::eof) {
+    if (error == bhttp::error::end_of_stream || error == bhttp::error::partial_message || error == asio::error::eof ||
+        error == asio::ssl::error::stream_truncated) {
         return client_errc::connection_closed;
     }
     if (error == asio::error::connection_reset || error == asio::error::broken_pipe ||
@@ -108,6 +125,7 @@ client_errc classify(phase where, const error_code& error) {
 /// A failure that says the server closed a kept-alive connection while it was idle.
 bool is_stale_connection(const error_code& error) {
     return error == bhttp::error::end_of_stream || error == asio::error::eof ||
+           error == asio::ssl::error::stream_truncated ||
            error == asio::error::connection_reset || error == asio::error::broken_pipe ||
            error == asio::error::connection_aborted;
 }
@@ -350,16 +368,20 @@ asio::awaitable<void> connect(detail::client_connection& connection, const std::
 struct call {
     bhttp::verb method;
     url target;
-    std::string host;  // target.authority()
+    std::string host;  // target.authority(), for messages
+    std::string pool_key;  // the host, "https://" + host for TLS connections
     bhttp::fields headers;
     std::string body;
     halt::token tok;
+
+    bool uses_tls() const noexcept { return target.scheme == "https"; }
 };
 
 /// Sends the request and reads the reply on a connected connection. Returns nothing when the
 /// connection turned out to be stale and `may_retry` allows trying again on a new one.
-asio::awaitable<std::optional<response>> exchange(lease& held, const call& request_call,
-                                                         const client_options& options, bool may_retry) {
+template <class Stream>
+asio::awaitable<std::optional<response>> exchange_on(Stream& stream, lease& held, const call& request_call,
+                                                     const client_options& options, bool may_retry) {
     const halt::token& tok = request_call.tok;
     tcp::socket& socket = held.connection()->socket;
 
@@ -375,7 +397,7 @@ asio::awaitable<std::optional<response>> exchange(lease& held, const call& reque
     request.body() = request_call.body;
     request.prepare_payload();
 
-    auto [write_error, written] = co_await bhttp::async_write(socket, request, step);
+    auto [write_error, written] = co_await bhttp::async_write(stream, request, step);
     if (write_error) {
         if (may_retry && is_stale_connection(write_error) && !tok.is_cancellation_requested()) co_return std::nullopt;
         fail(phase::exchange, write_error, request_call.host, tok);
@@ -387,7 +409,7 @@ asio::awaitable<std::optional<response>> exchange(lease& held, const call& reque
     parser.header_limit(static_cast<std::uint32_t>(
         std::min<std::size_t>(options.max_header_size, std::numeric_limits<std::uint32_t>::max())));
     if (request_call.method == bhttp::verb::head) parser.skip(true);
-    auto [read_error, read] = co_await bhttp::async_read(socket, buffer, parser, step);
+    auto [read_error, read] = co_await bhttp::async_read(stream, buffer, parser, step);
     if (read_error) {
         if (may_retry && !parser.got_some() && is_stale_connection(read_error) && !tok.is_cancellation_requested()) {
             co_return std::nullopt;
@@ -400,16 +422,20 @@ asio::awaitable<std::optional<response>> exchange(lease& held, const call& reque
     co_return parser.release();
 }
 
+asio::awaitable<std::optional<response>> exchange(lease& held, const call& request_call, const client_options& options,
+                                                  bool may_retry) {
+    detail::client_connection& connection = *held.connection();
+    if (connection.tls != nullptr) co_return co_await exchange_on(connection.tls->stream, held, request_call, options, may_retry);
+    co_return co_await exchange_on(connection.socket, held, request_call, options, may_retry);
+}
+
 asio::awaitable<response> perform(std::shared_ptr<detail::client_state> state, call request_call) {
     const halt::token& tok = request_call.tok;
-    if (request_call.target.scheme != "http") {
-        throw client_error(client_errc::unsupported_scheme, request_call.host, {}, "https is not supported by this build");
-    }
     if (tok.is_cancellation_requested()) throw halt::canceled_error(tok);
 
     call_canceller canceller(tok, co_await asio::this_coro::executor);
     for (int attempt = 0;; ++attempt) {
-        lease held(state, request_call.host, co_await acquire(*state, request_call.host, tok, canceller));
+        lease held(state, request_call.pool_key, co_await acquire(*state, request_call.pool_key, tok, canceller));
         if (tok.is_cancellation_requested()) {
             held.keep();  // an idle connection this call never used goes back as it came
             throw halt::canceled_error(tok);
@@ -420,6 +446,10 @@ asio::awaitable<response> perform(std::shared_ptr<detail::client_state> state, c
         if (!reused) {
             const std::vector<tcp::endpoint> endpoints = co_await resolve(request_call.target, request_call.host, tok);
             co_await connect(connection, endpoints, request_call.host, tok);
+            if (request_call.uses_tls()) {
+                co_await detail::tls_handshake(connection, state->tls_context(), request_call.target.host,
+                                               request_call.host, tok);
+            }
         }
         // A request that dies on a reused connection before any reply byte is retried once; a
         // fresh connection's failure is the server's answer.
@@ -435,7 +465,9 @@ asio::awaitable<response> client::start(std::shared_ptr<detail::client_state> st
                                                 std::string text, bhttp::fields headers, std::string body,
                                                 halt::token tok, halt::token reported) {
     const url target = url::parse(text);  // throws malformed_url / unsupported_scheme
-    call request_call{method, target, target.authority(), std::move(headers), std::move(body), tok};
+    std::string host = target.authority();
+    std::string pool_key = target.scheme == "https" ? "https://" + host : host;
+    call request_call{method, target, std::move(host), std::move(pool_key), std::move(headers), std::move(body), tok};
     try {
         co_return co_await perform(std::move(state), std::move(request_call));
     } catch (const halt::canceled_error&) {

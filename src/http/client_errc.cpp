@@ -23,6 +23,7 @@ public:
             case client_errc::not_http_reply: return "reply is not HTTP";
             case client_errc::headers_too_large: return "reply headers too large";
             case client_errc::body_too_large: return "reply body too large";
+            case client_errc::tls_failed: return "TLS handshake failed";
         }
         return "unknown HTTP client error " + std::to_string(value);
     }

@@ -216,7 +216,11 @@ TEST_F(DataService, TheCallersBudgetTravelsToTheUpstreamAndEndsIn504) {
     ASSERT_TRUE(calls[0].budget.has_value()) << "data_service must send its remaining budget upstream";
     EXPECT_GT(calls[0].budget->count(), 0);
     EXPECT_LE(calls[0].budget->count(), 300);
-    EXPECT_EQ(calls[0].reason, halt::errc::deadline_exceeded);
+    // Both hops now end at nearly the same moment: the upstream's deadline is the budget counted from
+    // when the request reached it, so the time in transit decides which fires first. Either way the
+    // upstream stopped on time, by its own deadline or because data_service's deadline closed the call.
+    EXPECT_TRUE(calls[0].reason == halt::errc::deadline_exceeded || calls[0].reason == halt::errc::client_disconnected)
+        << calls[0].reason.message();
 }
 
 TEST_F(DataService, ACallersDeadlineIsSentAsABudget) {

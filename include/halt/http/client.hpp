@@ -29,6 +29,10 @@
 #include <halt/source.hpp>
 #include <halt/token.hpp>
 
+namespace boost::asio::ssl {
+class context;  // <boost/asio/ssl/context.hpp>; only code that sets client_options::tls needs it
+}  // namespace boost::asio::ssl
+
 namespace halt::http {
 
 namespace detail {
@@ -47,16 +51,24 @@ struct client_options {
     std::size_t max_header_size = 64 * 1024;
     /// Sent as User-Agent unless the call sets its own.
     std::string user_agent = "halt-http-client/0.1";
+    /// TLS for https:// URLs. Null (the default): TLS 1.2 or later, the server's certificate verified
+    /// against the system's trusted CAs and the URL's host name (or IP address). Set your own context to
+    /// trust a private CA or present a client certificate; the client always adds SNI and host name
+    /// verification. The context is shared by the client's connections (and may be by several clients):
+    /// configure it before the first call, and do not change it afterwards.
+    std::shared_ptr<boost::asio::ssl::context> tls;
 };
 
-/// An HTTP/1.1 client for http:// URLs with a keep-alive connection pool, cancelled by halt tokens.
+/// An HTTP/1.1 client for http:// and https:// URLs with a keep-alive connection pool, cancelled by
+/// halt tokens.
 ///
 ///     halt::http::client client(io.get_executor());
 ///     auto reply = co_await client.get("http://127.0.0.1:8080/data", request_token);
 ///     std::string body = reply.body();
 ///
 /// Every call takes a halt::token and stops on it in every phase: waiting for a pooled connection,
-/// name resolution, connect, sending the request, and reading the reply's header and body.
+/// name resolution, connect, the TLS handshake, sending the request, and reading the reply's header
+/// and body.
 ///
 /// - Cancelled: the call completes promptly with a halt::canceled_error carrying the token and its
 ///   reason (errc::deadline_exceeded, errc::client_disconnected, ...). The connection it was using is
@@ -69,6 +81,8 @@ struct client_options {
 ///   (request_timeout_header), in whole milliseconds rounded down, so the next hop can stop in time.
 /// - Failed: a halt::http::client_error whose code() is a client_errc and whose what() names the
 ///   host. Replies with any status (404, 500, ...) are replies, not failures.
+/// - TLS: https:// URLs are served over OpenSSL (client_options::tls); a failed handshake is
+///   client_errc::tls_failed, with OpenSSL's reason in what().
 /// - Pool: connections are kept per host ("host:port"), at most client_options::max_connections_per_host
 ///   open at once; a call beyond that waits (cancellably) for one. A connection goes back to the pool
 ///   only after a complete reply that allows keep-alive. A pooled connection that the server closed
@@ -117,7 +131,7 @@ public:
     /// Sends `method url` with `headers` and `body`, and completes with the reply
     /// (`void(std::exception_ptr, response)`; awaited by default).
     ///
-    /// `url` must be an absolute http:// URL. Host, User-Agent and Content-Length are added unless
+    /// `url` must be an absolute http:// or https:// URL. Host, User-Agent and Content-Length are added unless
     /// `headers` has them (Content-Length always matches `body`); X-Request-Timeout-Ms is set when
     /// `tok` has a deadline. Completes, never inside this call, with the reply, a halt::canceled_error
     /// or a halt::http::client_error (malformed_url, unsupported_scheme, resolve_failed, ...).
@@ -133,8 +147,9 @@ public:
     /// The executor the calls run on.
     executor_type get_executor() const noexcept { return executor_; }
 
-    /// Connections of one host ("host:port", as url::authority() gives it) right now: open (idle, in
-    /// use or connecting), idle, and calls waiting for one. For tests and metrics; thread-safe.
+    /// Connections of one host ("host:port", as url::authority() gives it; "https://host:port" for
+    /// TLS connections, which are pooled apart) right now: open (idle, in use or connecting), idle,
+    /// and calls waiting for one. For tests and metrics; thread-safe.
     struct pool_counts {
         std::size_t open = 0;
         std::size_t idle = 0;

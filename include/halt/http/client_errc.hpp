@@ -14,7 +14,7 @@ namespace halt::http {
 /// start at 1 so that a default std::error_code means "no failure".
 enum class client_errc {
     malformed_url = 1,    ///< the URL does not parse (no "scheme://", empty host, bad port, ...)
-    unsupported_scheme,   ///< a scheme other than http (https is not built in)
+    unsupported_scheme,   ///< a scheme other than http and https (or https in a build without OpenSSL)
     resolve_failed,       ///< name resolution (DNS, /etc/hosts) gave no address for the host
     connection_refused,   ///< every address of the host refused the connection
     connection_failed,    ///< connecting failed otherwise (unreachable, timed out by the system, ...)
@@ -23,6 +23,7 @@ enum class client_errc {
     not_http_reply,       ///< the reply is not HTTP/1.x (garbage, another protocol, a broken header)
     headers_too_large,    ///< the reply's header exceeds client_options::max_header_size
     body_too_large,       ///< the reply's body exceeds client_options::max_body_size
+    tls_failed,           ///< the TLS handshake failed: certificate not trusted, name mismatch, not TLS, ...
 };
 
 /// The category of client_errc; its name() is "halt.http.client". connection_refused and

@@ -26,7 +26,7 @@ struct url {
 
     /// Parses `text`. Throws halt::http::client_error: malformed_url (its what() quotes the URL and
     /// says what is wrong) or unsupported_scheme (a scheme other than http or https; it names the
-    /// host). https parses, so that callers can report it as they wish; halt's client refuses it.
+    /// host).
     static url parse(std::string_view text);
 
     /// As parse(text), but reports the failure in `error` (and returns an empty url) instead of

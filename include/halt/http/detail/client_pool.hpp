@@ -36,10 +36,19 @@ namespace halt::http::detail {
 namespace asio = boost::asio;
 
 /// One connection to a host, owned by the pool while idle and by one call while lent.
-struct client_connection {
-    explicit client_connection(asio::any_io_executor executor) : socket(std::move(executor)) {}
+/// The TLS layer of an https connection, over its socket (src/http/client_tls.hpp).
+struct tls_session;
 
+struct client_connection {
+    explicit client_connection(asio::any_io_executor executor);
+    client_connection(const client_connection&) = delete;
+    client_connection& operator=(const client_connection&) = delete;
+    ~client_connection();
+
+    /// Closing it stops whatever runs on the connection, TLS included.
     asio::ip::tcp::socket socket;
+    /// Set once the TLS handshake of an https connection has begun; null for http.
+    std::unique_ptr<tls_session> tls;
     std::chrono::steady_clock::time_point idle_since{};
 };
 
