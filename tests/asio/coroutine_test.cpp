@@ -10,6 +10,7 @@
 #include <system_error>
 #include <tuple>
 #include <variant>
+#include <vector>
 
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -23,6 +24,7 @@
 
 #include <halt/asio.hpp>
 
+#include "../bounded_wait.hpp"
 #include "io_threads.hpp"
 
 namespace {
@@ -313,6 +315,77 @@ TEST_F(Coroutine, WhenAllFirstFailureCancelsTheRestAndIsRethrown) {
     EXPECT_THROW(get(asio::co_spawn(strand, halt::when_all(until_cancelled(&other), fails(), value(3)), asio::use_future)),
                  std::runtime_error);
     EXPECT_TRUE(other);
+}
+
+// --- when_any / when_all over a vector ------------------------------------------------------------
+
+TEST_F(Coroutine, WhenAnyOverAVectorReturnsTheWinnersPositionAndCancelsTheRest) {
+    constexpr std::size_t losers = 16;
+    std::vector<std::atomic<bool>> cancelled(losers);
+    std::vector<asio::awaitable<int>> arms;
+    for (auto& flag : cancelled) arms.push_back(until_cancelled(&flag));
+    arms.insert(arms.begin() + 5, value(7));  // the only arm that can finish
+    const auto [index, result] = get(asio::co_spawn(strand, halt::when_any(std::move(arms)), asio::use_future));
+    EXPECT_EQ(index, 5u);
+    EXPECT_EQ(result, 7);
+    for (const auto& flag : cancelled) EXPECT_TRUE(flag) << "returned only after every loser had stopped";
+}
+
+TEST_F(Coroutine, WhenAnyOverAVectorThrowingArmEndsTheRace) {
+    std::atomic<bool> loser{false};
+    std::vector<asio::awaitable<int>> arms;
+    arms.push_back(until_cancelled(&loser));
+    arms.push_back(fails());
+    EXPECT_THROW(get(asio::co_spawn(strand, halt::when_any(std::move(arms)), asio::use_future)), std::runtime_error);
+    EXPECT_TRUE(loser);
+}
+
+TEST_F(Coroutine, WhenAnyOverAnEmptyVectorIsAnError) {
+    EXPECT_THROW(get(asio::co_spawn(strand, halt::when_any(std::vector<asio::awaitable<int>>{}), asio::use_future)),
+                 std::invalid_argument);
+}
+
+TEST_F(Coroutine, WhenAllOverAVectorReturnsEveryValueInOrder) {
+    std::vector<asio::awaitable<std::string>> arms;
+    for (int i = 0; i < 32; ++i) arms.push_back(text(std::to_string(i)));
+    const auto words = get(asio::co_spawn(strand, halt::when_all(std::move(arms)), asio::use_future));
+    ASSERT_EQ(words.size(), 32u);
+    for (int i = 0; i < 32; ++i) EXPECT_EQ(words[static_cast<std::size_t>(i)], std::to_string(i));
+
+    std::vector<asio::awaitable<void>> none;
+    none.push_back(nothing());
+    none.push_back(nothing());
+    EXPECT_EQ(get(asio::co_spawn(strand, halt::when_all(std::move(none)), asio::use_future)).size(), 2u);
+    EXPECT_TRUE(get(asio::co_spawn(strand, halt::when_all(std::vector<asio::awaitable<int>>{}), asio::use_future)).empty());
+}
+
+TEST_F(Coroutine, WhenAllOverAVectorFirstFailureCancelsTheRestAndIsRethrown) {
+    std::vector<std::atomic<bool>> cancelled(8);
+    std::vector<asio::awaitable<int>> arms;
+    for (auto& flag : cancelled) arms.push_back(until_cancelled(&flag));
+    arms.push_back(fails());
+    arms.push_back(value(3));
+    EXPECT_THROW(get(asio::co_spawn(strand, halt::when_all(std::move(arms)), asio::use_future)), std::runtime_error);
+    for (const auto& flag : cancelled) EXPECT_TRUE(flag);
+}
+
+TEST_F(Coroutine, WhenAllOverAVectorIsCancelledWithTheAwaiter) {
+    halt::source source;
+    std::vector<std::atomic<bool>> cancelled(8);
+    std::vector<std::atomic<bool>> started(8);
+    auto awaiter = [&]() -> asio::awaitable<void> {
+        std::vector<asio::awaitable<int>> arms;
+        for (std::size_t i = 0; i < cancelled.size(); ++i) arms.push_back(until_cancelled(&cancelled[i], &started[i]));
+        co_await halt::when_all(std::move(arms));
+    };
+    std::future<void> done = halt::co_spawn(strand, awaiter(), source.token(), asio::use_future);
+    ASSERT_TRUE(wait_until_true([&] {
+        for (const auto& flag : started) if (!flag) return false;
+        return true;
+    }, halt_test::hang_limit));
+    source.cancel();
+    EXPECT_THROW(get(done), halt::canceled_error);
+    for (const auto& flag : cancelled) EXPECT_TRUE(flag);
 }
 
 }  // namespace

@@ -2,10 +2,12 @@
 // halt::when_all: several coroutines, all of whose values are needed; the first failure cancels the rest.
 
 #include <tuple>
+#include <vector>
 
 #include <boost/asio/awaitable.hpp>
 
 #include <halt/asio/detail/arm_group.hpp>
+#include <halt/asio/detail/range_group.hpp>
 
 namespace halt {
 
@@ -23,6 +25,18 @@ template <class Executor, class... T>
 boost::asio::awaitable<std::tuple<asio_detail::arm_value_t<T>...>, Executor> when_all(
     boost::asio::awaitable<T, Executor>... arms) {
     return asio_detail::join<asio_detail::join_mode::all_values>(std::move(arms)...);
+}
+
+/// As when_all(arms...), for a number of operations known at run time: returns their values in the
+/// order of `arms` (std::monostate for awaitable<void>); no values for no arms.
+///
+///     std::vector<asio::awaitable<std::string>> fetches;
+///     for (const auto& url : urls) fetches.push_back(fetch(url));
+///     std::vector<std::string> bodies = co_await halt::when_all(std::move(fetches));
+template <class Executor, class T>
+boost::asio::awaitable<std::vector<asio_detail::arm_value_t<T>>, Executor> when_all(
+    std::vector<boost::asio::awaitable<T, Executor>> arms) {
+    return asio_detail::join_range<asio_detail::join_mode::all_values>(std::move(arms));
 }
 
 }  // namespace halt

@@ -1,11 +1,15 @@
 #pragma once
 // halt::when_any: the first of several coroutines to finish wins; the others are cancelled.
 
+#include <cstddef>
+#include <utility>
 #include <variant>
+#include <vector>
 
 #include <boost/asio/awaitable.hpp>
 
 #include <halt/asio/detail/arm_group.hpp>
+#include <halt/asio/detail/range_group.hpp>
 
 namespace halt {
 
@@ -28,6 +32,20 @@ template <class Executor, class... T>
 boost::asio::awaitable<std::variant<asio_detail::arm_value_t<T>...>, Executor> when_any(
     boost::asio::awaitable<T, Executor>... arms) {
     return asio_detail::join<asio_detail::join_mode::first_completion>(std::move(arms)...);
+}
+
+/// As when_any(arms...), for a number of operations known at run time:
+///
+///     std::vector<asio::awaitable<std::string>> fetches;
+///     for (const auto& mirror : mirrors) fetches.push_back(fetch(mirror));
+///     auto [index, body] = co_await halt::when_any(std::move(fetches));
+///
+/// Returns the winner's position in `arms` and its value (std::monostate for awaitable<void>). Throws
+/// std::invalid_argument when `arms` is empty.
+template <class Executor, class T>
+boost::asio::awaitable<std::pair<std::size_t, asio_detail::arm_value_t<T>>, Executor> when_any(
+    std::vector<boost::asio::awaitable<T, Executor>> arms) {
+    return asio_detail::join_range<asio_detail::join_mode::first_completion>(std::move(arms));
 }
 
 }  // namespace halt
