@@ -35,6 +35,7 @@
 
 #include "../asio/io_threads.hpp"
 #include "../bounded_wait.hpp"
+#include "../thrown.hpp"
 #include "loopback_server.hpp"
 
 namespace {
@@ -43,23 +44,9 @@ namespace asio = boost::asio;
 using namespace std::chrono_literals;
 using halt::http::client_errc;
 using halt::http::client_error;
+using halt_test::contains;
 using halt_test::get;
-
-/// The exception of type E that `call` throws, or nothing (and a failure) if it throws none or another.
-template <class E, class F>
-std::optional<E> thrown(F&& call) {
-    try {
-        call();
-        ADD_FAILURE() << "no exception";
-    } catch (const E& error) {
-        return error;
-    } catch (const std::exception& error) {
-        ADD_FAILURE() << "unexpected exception: " << error.what();
-    }
-    return std::nullopt;
-}
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+using halt_test::thrown;
 
 /// A 127.0.0.1 port nobody listens on (bound, then closed).
 std::uint16_t closed_port() {

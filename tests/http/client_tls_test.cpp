@@ -16,6 +16,7 @@
 #include <halt/source.hpp>
 
 #include "../asio/io_threads.hpp"
+#include "../thrown.hpp"
 #include "loopback_server.hpp"
 #include "tls_server.hpp"
 
@@ -25,22 +26,9 @@ namespace asio = boost::asio;
 using namespace std::chrono_literals;
 using halt::http::client_errc;
 using halt::http::client_error;
+using halt_test::contains;
 using halt_test::get;
-
-template <class E, class F>
-std::optional<E> thrown(F&& call) {
-    try {
-        call();
-        ADD_FAILURE() << "no exception";
-    } catch (const E& error) {
-        return error;
-    } catch (const std::exception& error) {
-        ADD_FAILURE() << "unexpected exception: " << error.what();
-    }
-    return std::nullopt;
-}
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+using halt_test::thrown;
 
 class ClientTls : public ::testing::Test {
 protected:

@@ -1,10 +1,8 @@
 #pragma once
 // The engine of when_any and when_all over a run-time number of arms of one type (a std::vector of
-// awaitables). The protocol is arm_group's (see arm_group.hpp): each arm is a co_spawn on a strand of
-// the caller's executor bound to the group's source; the first to decide wins one atomic exchange; the
-// arm that brings `pending_` to zero dispatches the completion to the caller's executor.
+// awaitables). As arm_group.hpp does for a pack: each arm is a co_spawn on a strand of the caller's
+// executor bound to the group's source, and join_core.hpp has the shared protocol.
 
-#include <atomic>
 #include <cstddef>
 #include <exception>
 #include <functional>
@@ -14,21 +12,14 @@
 #include <utility>
 #include <vector>
 
-#include <boost/asio/associated_cancellation_slot.hpp>
-#include <boost/asio/associated_executor.hpp>
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/dispatch.hpp>
-#include <boost/asio/execution/outstanding_work.hpp>
-#include <boost/asio/prefer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <halt/asio/bind.hpp>
-#include <halt/asio/detail/arm_group.hpp>
 #include <halt/asio/detail/child_executor.hpp>
-#include <halt/asio/detail/emit_context.hpp>
+#include <halt/asio/detail/join_core.hpp>
 #include <halt/source.hpp>
 
 namespace halt::asio_detail {
@@ -38,14 +29,17 @@ using range_value_t = std::conditional_t<Mode == join_mode::first_completion, st
                                          std::vector<arm_value_t<T>>>;
 
 template <join_mode Mode, class Handler, class Executor, class T>
-class range_group {
+class range_group final : public join_core<range_group<Mode, Handler, Executor, T>, Handler, Executor, range_value_t<Mode, T>> {
+    using base = join_core<range_group, Handler, Executor, range_value_t<Mode, T>>;
+    friend base;
+
 public:
     using value_type = range_value_t<Mode, T>;
 
     /// `arms` is not empty.
     static void start(Handler handler, const Executor& executor, std::vector<asio::awaitable<T, Executor>> arms) {
         auto* group = new range_group(std::move(handler), executor, arms.size());
-        if (group->parent_slot_.is_connected()) group->parent_slot_.template emplace<parent_cancel>(group);
+        group->watch_parent();
         // Nothing touches `group` after the last co_spawn call: its arm may finish, and the group be
         // freed, before that call returns.
         const halt::token tok = group->source_.token();
@@ -56,17 +50,8 @@ public:
     }
 
 private:
-    using handler_executor_type =
-        std::decay_t<decltype(asio::prefer(asio::get_associated_executor(std::declval<Handler&>(), std::declval<const Executor&>()),
-                                           asio::execution::outstanding_work.tracked))>;
-
     range_group(Handler&& handler, const Executor& executor, std::size_t count)
-        : handler_(std::move(handler)),
-          handler_executor_(asio::prefer(asio::get_associated_executor(handler_, executor),
-                                         asio::execution::outstanding_work.tracked)),
-          parent_slot_(asio::get_associated_cancellation_slot(handler_)),
-          results_(count),
-          pending_(count) {}
+        : base(std::move(handler), executor, count), results_(count) {}
 
     struct arm_done {
         range_group* group;
@@ -77,36 +62,14 @@ private:
         }
     };
 
-    struct parent_cancel {
-        range_group* group;
-        void operator()(asio::cancellation_type_t type) const {
-            if (type != asio::cancellation_type::none) group->source_.cancel(current_emit_reason());
-        }
-    };
-
-    struct completion {
-        range_group* group;
-        void operator()() const { group->complete(); }
-    };
-
     template <class... Value>
     void finished(std::size_t index, std::exception_ptr error, Value&&... value) {
-        // Each arm writes only its own slot; only the decider writes `winner_` and `error_`.
-        const bool failed = error != nullptr;
-        if (!failed) results_[index].emplace(std::forward<Value>(value)...);
-        if (failed || Mode == join_mode::first_completion) {
-            if (!decided_.exchange(true, std::memory_order_relaxed)) {
-                winner_ = index;
-                error_ = std::move(error);
-                source_.cancel();
-            }
-        }
-        // Acq_rel: the last arm sees every other arm's result and decision.
-        if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) asio::dispatch(handler_executor_, completion{this});
+        if (!error) results_[index].emplace(std::forward<Value>(value)...);
+        if ((error || Mode == join_mode::first_completion) && this->decide(error)) winner_ = index;
+        this->arm_finished();
     }
 
     value_type take_value() {
-        if (error_) return value_type();
         if constexpr (Mode == join_mode::first_completion) {
             return value_type(winner_, std::move(*results_[winner_]));
         } else {
@@ -117,24 +80,8 @@ private:
         }
     }
 
-    void complete() {
-        if (parent_slot_.is_connected()) parent_slot_.clear();
-        Handler handler(std::move(handler_));
-        std::exception_ptr error = std::move(error_);
-        value_type value = take_value();
-        delete this;
-        std::move(handler)(std::move(error), std::move(value));
-    }
-
-    Handler handler_;
-    handler_executor_type handler_executor_;
-    asio::cancellation_slot parent_slot_;
-    halt::source source_;
-    std::vector<std::optional<arm_value_t<T>>> results_;
-    std::exception_ptr error_;
-    std::size_t winner_ = 0;
-    std::atomic<bool> decided_{false};
-    std::atomic<std::size_t> pending_;
+    std::vector<std::optional<arm_value_t<T>>> results_;  // each written by its own arm only
+    std::size_t winner_ = 0;                              // written by the deciding arm only
 };
 
 template <join_mode Mode, class Executor, class T>
