@@ -33,12 +33,9 @@ connections=${CONNECTIONS:-64}
 halt_port=${HALT_PORT:-18080}
 beast_port=${BEAST_PORT:-18081}
 
-cmake -S "$root" -B "$build" \
-  -DCMAKE_BUILD_TYPE=Release \
-  -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG" \
-  -DHALT_BUILD_BENCHMARKS=ON -DHALT_BUILD_TESTS=OFF -DHALT_BUILD_EXAMPLES=OFF \
-  -DHALT_SANITIZER= >/dev/null
-cmake --build "$build" -j "${JOBS:-2}" --target halt_http_bench_server halt_beast_baseline halt_http_disconnect_latency
+# shellcheck source=bench/common.sh
+source "$root/bench/common.sh"
+build_bench_targets "$build" "$root" halt_http_bench_server halt_beast_baseline halt_http_disconnect_latency
 
 pin() { # pin <cpu list or empty> <command...>
   local cpus=$1
@@ -69,15 +66,6 @@ pids+=($!)
 launch "$build/bench/halt_beast_baseline" "$beast_port" "$threads" &
 pids+=($!)
 
-wait_listening() { # wait_listening <port>: bounded, 10 s
-  local i
-  for ((i = 0; i < 100; i++)); do
-    if curl -s -o /dev/null "http://127.0.0.1:$1/"; then return 0; fi
-    sleep 0.1
-  done
-  echo "server on port $1 did not start" >&2
-  return 1
-}
 wait_listening "$halt_port"
 wait_listening "$beast_port"
 
@@ -122,12 +110,6 @@ for ((round = 1; round <= rounds; round++)); do
     fi
   done
 done
-
-# summary <label> <values...>: "median (min..max)"
-summary() {
-  printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.6g (%.6g..%.6g)", m, v[1], v[NR]}'
-}
-median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 
 echo "== summary (median, range)"
 echo "   halt::http   req/s $(summary "${halt_rps[@]}")   p99 ms $(summary "${halt_p99[@]}")   us CPU/req $(summary "${halt_cpu[@]}")"

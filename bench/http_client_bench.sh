@@ -21,20 +21,14 @@ requests=${1:-20000}
 rounds=${2:-3}
 port=${PORT:-18082}
 
-cmake -S "$root" -B "$build" \
-  -DCMAKE_BUILD_TYPE=Release \
-  -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG" \
-  -DHALT_BUILD_BENCHMARKS=ON -DHALT_BUILD_TESTS=OFF -DHALT_BUILD_EXAMPLES=OFF \
-  -DHALT_SANITIZER= >/dev/null
-cmake --build "$build" -j "${JOBS:-2}" --target halt_http_client_bench halt_beast_baseline
+# shellcheck source=bench/common.sh
+source "$root/bench/common.sh"
+build_bench_targets "$build" "$root" halt_http_client_bench halt_beast_baseline
 
 "$build/bench/halt_beast_baseline" "$port" 1 &
 server=$!
 trap 'kill -TERM "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true' EXIT
-for ((i = 0; i < 100; i++)); do
-  if curl -s -o /dev/null "http://127.0.0.1:$port/"; then break; fi
-  sleep 0.1
-done
+wait_listening "$port"
 url="http://127.0.0.1:$port/"
 
 # halt_rate: the client's sequential requests/s against the server.
@@ -61,9 +55,6 @@ for ((round = 1; round <= rounds; round++)); do
   done
 done
 
-summary() {
-  printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.0f (%.0f..%.0f)", m, v[1], v[NR]}'
-}
 echo "== summary (median, range)"
 echo "   halt::http::client  $(summary "${halt_rates[@]}") requests/s"
 echo "   curl                $(summary "${curl_rates[@]}") requests/s"

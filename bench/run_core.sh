@@ -17,14 +17,10 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${HALT_BENCH_BUILD_DIR:-$root/build/bench}
 out=${HALT_BENCH_OUT:-$build/core_bench.json}
-jobs=${JOBS:-2}
 
-cmake -S "$root" -B "$build" \
-  -DCMAKE_BUILD_TYPE=Release \
-  -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG" \
-  -DHALT_BUILD_BENCHMARKS=ON -DHALT_BUILD_TESTS=OFF -DHALT_BUILD_EXAMPLES=OFF \
-  -DHALT_SANITIZER=
-cmake --build "$build" -j "$jobs" --target halt_core_bench halt_deadline_lateness halt_contention
+# shellcheck source=bench/common.sh
+source "$root/bench/common.sh"
+build_bench_targets "$build" "$root" halt_core_bench halt_deadline_lateness halt_contention
 
 bench_bin=$build/bench/halt_core_bench
 echo "== sizes"

@@ -84,7 +84,7 @@ using boost::system::error_code;
 constexpr auto step = asio::as_tuple(asio::use_awaitable);
 
 /// The phase a failure happened in decides what it is reported as.
-enum class phase { resolve, connect, exchange };
+enum class phase { resolve, connect, tls_handshake, exchange };
 
 [[noreturn]] void throw_canceled(const halt::token& tok) {
     if (tok.is_cancellation_requested()) throw halt::canceled_error(tok);
@@ -98,6 +98,10 @@ client_errc classify(phase where, const error_code& error) {
         case phase::connect:
             return error == asio::error::connection_refused ? client_errc::connection_refused
                                                             : client_errc::connection_failed;
+        case phase::tls_handshake:
+            return error == asio::error::connection_reset || error == asio::error::broken_pipe
+                       ? client_errc::connection_reset
+                       : client_errc::tls_failed;
         case phase::exchange: break;
     }
     if (error == bhttp::error::body_limit) return client_errc::body_too_large;
@@ -447,8 +451,10 @@ asio::awaitable<response> perform(std::shared_ptr<detail::client_state> state, c
             const std::vector<tcp::endpoint> endpoints = co_await resolve(request_call.target, request_call.host, tok);
             co_await connect(connection, endpoints, request_call.host, tok);
             if (request_call.uses_tls()) {
-                co_await detail::tls_handshake(connection, state->tls_context(), request_call.target.host,
-                                               request_call.host, tok);
+                if (const error_code error = co_await detail::tls_handshake(connection, state->tls_context(),
+                                                                            request_call.target.host)) {
+                    fail(phase::tls_handshake, error, request_call.host, tok);
+                }
             }
         }
         // A request that dies on a reused connection before any reply byte is retried once; a

@@ -1,17 +1,15 @@
 #include "client_tls.hpp"
 
+#include <tuple>
+
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/asio/ip/address.hpp>
-#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/use_awaitable.hpp>
-
-#include <halt/canceled_error.hpp>
-#include <halt/errc.hpp>
-#include <halt/http/client_errc.hpp>
 
 namespace halt::http::detail {
 
@@ -32,8 +30,8 @@ std::shared_ptr<ssl::context> make_default_tls_context() {
     return context;
 }
 
-asio::awaitable<void> tls_handshake(client_connection& connection, ssl::context& context, const std::string& host_name,
-                                    const std::string& host, const halt::token& tok) {
+asio::awaitable<boost::system::error_code> tls_handshake(client_connection& connection, ssl::context& context,
+                                                        const std::string& host_name) {
     connection.tls = std::make_unique<tls_session>(connection.socket, context);
     auto& stream = connection.tls->stream;
     boost::system::error_code error;
@@ -47,13 +45,7 @@ asio::awaitable<void> tls_handshake(client_connection& connection, ssl::context&
         error = boost::system::error_code(static_cast<int>(::ERR_get_error()), asio::error::get_ssl_category());
     }
     if (!error) std::tie(error) = co_await stream.async_handshake(ssl::stream_base::client, asio::as_tuple(asio::use_awaitable));
-    if (!error) co_return;
-    if (tok.is_cancellation_requested()) throw halt::canceled_error(tok);
-    if (error == asio::error::operation_aborted) throw halt::canceled_error(make_error_code(halt::errc::canceled));
-    if (error == asio::error::connection_reset || error == asio::error::broken_pipe) {
-        throw client_error(client_errc::connection_reset, host, error);
-    }
-    throw client_error(client_errc::tls_failed, host, error);
+    co_return error;
 }
 
 }  // namespace halt::http::detail

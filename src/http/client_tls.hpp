@@ -10,9 +10,9 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/stream.hpp>
+#include <boost/system/error_code.hpp>
 
 #include <halt/http/detail/client_pool.hpp>
-#include <halt/token.hpp>
 
 namespace halt::http::detail {
 
@@ -28,9 +28,9 @@ std::shared_ptr<boost::asio::ssl::context> make_default_tls_context();
 
 /// Runs the client side of the TLS handshake on `connection` (connected): SNI for a host name, the
 /// peer's certificate checked against `context` and against `host_name` (a name or an IP address).
-/// Throws client_error(tls_failed) naming `host` (with OpenSSL's reason), or canceled_error when
-/// `tok` is cancelled meanwhile.
-boost::asio::awaitable<void> tls_handshake(client_connection& connection, boost::asio::ssl::context& context,
-                                           const std::string& host_name, const std::string& host, const halt::token& tok);
+/// Returns the failure (OpenSSL's reason in its message), or nothing.
+boost::asio::awaitable<boost::system::error_code> tls_handshake(client_connection& connection,
+                                                               boost::asio::ssl::context& context,
+                                                               const std::string& host_name);
 
 }  // namespace halt::http::detail

@@ -176,23 +176,22 @@ private:
         template <class Handler>
         void operator()(Handler&& handler, verb method, std::string url, boost::beast::http::fields headers,
                         std::string body, halt::token tok) const {
-            auto strand = boost::asio::make_strand(executor);
             auto caller_slot = boost::asio::get_associated_cancellation_slot(handler);
-            if (!caller_slot.is_connected()) {
-                halt::token reported = tok;
-                boost::asio::co_spawn(strand,
-                                      start(state, method, std::move(url), std::move(headers), std::move(body),
-                                            std::move(tok), std::move(reported)),
-                                      std::forward<Handler>(handler));
-                return;
+            halt::token stops_call = tok;
+            if (caller_slot.is_connected()) {
+                halt::source call_source = halt::source::linked(tok);
+                caller_slot.template emplace<detail::slot_canceller>(call_source);
+                stops_call = call_source.token();
             }
-            halt::source call_source = halt::source::linked(tok);
-            caller_slot.template emplace<detail::slot_canceller>(call_source);
-            boost::asio::co_spawn(
-                strand,
-                start(state, method, std::move(url), std::move(headers), std::move(body), call_source.token(),
-                      std::move(tok)),
-                detail::without_slot<std::decay_t<Handler>>(std::forward<Handler>(handler)));
+            auto call = start(state, method, std::move(url), std::move(headers), std::move(body), std::move(stops_call),
+                              std::move(tok));
+            auto strand = boost::asio::make_strand(executor);
+            if (caller_slot.is_connected()) {
+                boost::asio::co_spawn(strand, std::move(call),
+                                      detail::without_slot<std::decay_t<Handler>>(std::forward<Handler>(handler)));
+            } else {
+                boost::asio::co_spawn(strand, std::move(call), std::forward<Handler>(handler));
+            }
         }
     };
 

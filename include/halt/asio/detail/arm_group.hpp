@@ -10,8 +10,8 @@
 // still runs: the arms may refer to the caller's frame.
 
 #include <cstddef>
-#include <functional>
 #include <exception>
+#include <functional>
 #include <optional>
 #include <tuple>
 #include <type_traits>
@@ -37,8 +37,9 @@ using join_value_t = std::conditional_t<Mode == join_mode::first_completion, std
                                         std::tuple<arm_value_t<T>...>>;
 
 template <join_mode Mode, class Handler, class Executor, class... T>
-class arm_group final : public join_core<arm_group<Mode, Handler, Executor, T...>, Handler, Executor, join_value_t<Mode, T...>> {
-    using base = join_core<arm_group, Handler, Executor, join_value_t<Mode, T...>>;
+class arm_group final
+    : public join_core<Mode, arm_group<Mode, Handler, Executor, T...>, Handler, Executor, join_value_t<Mode, T...>> {
+    using base = join_core<Mode, arm_group, Handler, Executor, join_value_t<Mode, T...>>;
     friend base;
 
 public:
@@ -58,7 +59,7 @@ private:
         arm_group* group;
         template <class... Value>
         void operator()(std::exception_ptr error, Value&&... value) {
-            group->template finished<Index>(std::move(error), std::forward<Value>(value)...);
+            group->arm_finished(Index, std::get<Index>(group->results_), std::move(error), std::forward<Value>(value)...);
         }
     };
 
@@ -70,19 +71,13 @@ private:
         (asio::co_spawn(child_executor(executor), std::move(arms), halt::bind(std::cref(tok), arm_done<Index>{this})), ...);
     }
 
-    template <std::size_t Index, class... Value>
-    void finished(std::exception_ptr error, Value&&... value) {
-        if (!error) std::get<Index>(results_).emplace(std::forward<Value>(value)...);
-        if ((error || Mode == join_mode::first_completion) && this->decide(error)) winner_ = Index;
-        this->arm_finished();
-    }
-
     value_type take_value() {
         if constexpr (Mode == join_mode::first_completion) {
             std::optional<value_type> value;
             [&]<std::size_t... Index>(std::index_sequence<Index...>) {
-                ((winner_ == Index ? (void)value.emplace(std::in_place_index<Index>, std::move(*std::get<Index>(results_)))
-                                   : void()),
+                ((this->winner_ == Index
+                      ? (void)value.emplace(std::in_place_index<Index>, std::move(*std::get<Index>(results_)))
+                      : void()),
                  ...);
             }(std::index_sequence_for<T...>{});
             return std::move(*value);
@@ -92,7 +87,6 @@ private:
     }
 
     std::tuple<std::optional<arm_value_t<T>>...> results_;
-    std::size_t winner_ = 0;  // written by the deciding arm only
 };
 
 template <join_mode Mode, class Executor, class... T>

@@ -35,7 +35,7 @@
 // `done` makes the poster's writes (`posted_`, its reference) visible. So once the registration is
 // gone the poster has finished its post: the completion, which may destroy the executor's context,
 // never runs while a cancelling thread is still inside asio::post. The wait lasts one post.
-
+//
 // ## Race: emit against completion
 // Once an emitter exists, finish() sets `done`, and if it saw `emitting` it waits for that emit to
 // end before it lets the handler run (the handler may close the socket the emit is cancelling) or

@@ -6,7 +6,7 @@
 // also owns the parent's slot.
 //
 // Race: arms finish on any thread. Each writes only its own result slot; the first to decide wins one
-// atomic exchange (decide()) and alone writes `error_` and whatever names the winner. The arm that
+// atomic exchange (in arm_finished()) and alone writes `error_` and `winner_`. The arm that
 // brings `pending_` to zero (acq_rel, so it sees every arm's writes) completes the group.
 
 #include <atomic>
@@ -41,7 +41,7 @@ enum class join_mode {
 
 /// The base of a heap-allocated group `Derived`, which provides `Value take_value()` (called once,
 /// after every arm finished, only when no arm's exception decided) and frees itself through complete().
-template <class Derived, class Handler, class Executor, class Value>
+template <join_mode Mode, class Derived, class Handler, class Executor, class Value>
 class join_core {
 protected:
     join_core(Handler&& handler, const Executor& executor, std::size_t arms)
@@ -56,26 +56,25 @@ protected:
         if (parent_slot_.is_connected()) parent_slot_.template emplace<parent_cancel>(this);
     }
 
-    /// True for the one arm whose outcome decides; it then records `error` (null for a value) and
-    /// cancels the other arms.
-    bool decide(std::exception_ptr& error) {
-        if (decided_.exchange(true, std::memory_order_relaxed)) return false;
-        error_ = std::move(error);
-        source_.cancel();
-        return true;
-    }
-
-    /// Called once per arm, last: the last one completes the group.
-    void arm_finished() {
+    /// Called once by each arm with its outcome and its own result slot (a std::optional): stores the
+    /// value, lets the outcome decide if it is the first that may (when_any: any outcome; when_all: a
+    /// failure), which cancels the other arms, and completes the group after the last arm.
+    template <class Slot, class... Values>
+    void arm_finished(std::size_t index, Slot& slot, std::exception_ptr error, Values&&... values) {
+        if (!error) slot.emplace(std::forward<Values>(values)...);
+        if ((error || Mode == join_mode::first_completion) && !decided_.exchange(true, std::memory_order_relaxed)) {
+            winner_ = index;
+            error_ = std::move(error);
+            source_.cancel();
+        }
         // Acq_rel: the last arm sees every other arm's result and decision.
         if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
             asio::dispatch(handler_executor_, completion{this});
         }
     }
 
-    bool failed() const noexcept { return error_ != nullptr; }
-
     halt::source source_;
+    std::size_t winner_ = 0;  // written by the deciding arm only; read by take_value()
 
 private:
     using handler_executor_type =

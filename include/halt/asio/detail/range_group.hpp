@@ -29,8 +29,9 @@ using range_value_t = std::conditional_t<Mode == join_mode::first_completion, st
                                          std::vector<arm_value_t<T>>>;
 
 template <join_mode Mode, class Handler, class Executor, class T>
-class range_group final : public join_core<range_group<Mode, Handler, Executor, T>, Handler, Executor, range_value_t<Mode, T>> {
-    using base = join_core<range_group, Handler, Executor, range_value_t<Mode, T>>;
+class range_group final
+    : public join_core<Mode, range_group<Mode, Handler, Executor, T>, Handler, Executor, range_value_t<Mode, T>> {
+    using base = join_core<Mode, range_group, Handler, Executor, range_value_t<Mode, T>>;
     friend base;
 
 public:
@@ -58,20 +59,13 @@ private:
         std::size_t index;
         template <class... Value>
         void operator()(std::exception_ptr error, Value&&... value) {
-            group->finished(index, std::move(error), std::forward<Value>(value)...);
+            group->arm_finished(index, group->results_[index], std::move(error), std::forward<Value>(value)...);
         }
     };
 
-    template <class... Value>
-    void finished(std::size_t index, std::exception_ptr error, Value&&... value) {
-        if (!error) results_[index].emplace(std::forward<Value>(value)...);
-        if ((error || Mode == join_mode::first_completion) && this->decide(error)) winner_ = index;
-        this->arm_finished();
-    }
-
     value_type take_value() {
         if constexpr (Mode == join_mode::first_completion) {
-            return value_type(winner_, std::move(*results_[winner_]));
+            return value_type(this->winner_, std::move(*results_[this->winner_]));
         } else {
             value_type values;
             values.reserve(results_.size());
@@ -81,7 +75,6 @@ private:
     }
 
     std::vector<std::optional<arm_value_t<T>>> results_;  // each written by its own arm only
-    std::size_t winner_ = 0;                              // written by the deciding arm only
 };
 
 template <join_mode Mode, class Executor, class T>
